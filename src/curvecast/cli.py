@@ -1,0 +1,427 @@
+"""The ``curvecast`` command line: a thin Typer shell over the library.
+
+Heavy modules are imported inside commands so that ``curvecast --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from curvecast.errors import CurvecastError, DiagnosticsWarning
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Bayesian learning-curve forecasts: P(target at n), data needed, what more data buys.",
+    pretty_exceptions_enable=False,
+)
+
+Source = Annotated[Path, typer.Argument(help="Data file (CSV, TSV, JSON lines) or a saved fit (.nc).")]
+Curve = Annotated[str | None, typer.Option("--curve", help="Curve name when the file holds several.")]
+Family = Annotated[str, typer.Option("--family", "-f", help="Curve family (see `curvecast families`) or 'auto'.")]
+Priors = Annotated[Path | None, typer.Option("--priors", help="TOML prior file (see models/).")]
+MetricMin = Annotated[float | None, typer.Option("--metric-min", help="Lower bound of the metric.")]
+MetricMax = Annotated[float | None, typer.Option("--metric-max", help="Upper bound of the metric.")]
+Decreasing = Annotated[bool, typer.Option("--decreasing", help="Lower is better (loss, error, MAE).")]
+Draws = Annotated[int, typer.Option("--draws", help="Posterior draws per chain.")]
+Chains = Annotated[int, typer.Option("--chains", help="NUTS chains.")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed; same seed, same numbers.")]
+XCol = Annotated[str | None, typer.Option("--x", help="Column holding n.")]
+YCol = Annotated[str | None, typer.Option("--y", help="Column holding the metric.")]
+Json = Annotated[bool, typer.Option("--json", help="Write one JSON object on stdout and nothing else.")]
+Strict = Annotated[bool, typer.Option("--strict", help="Exit with code 3 when diagnostics fail.")]
+
+EXIT_BAD_INPUT = 2
+EXIT_DIAGNOSTICS = 3
+
+
+def _err(msg: str) -> None:
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(f"[bold red]Error:[/] {msg}", markup=True, soft_wrap=True)
+
+
+@contextmanager
+def _progress(enabled: bool, text: str) -> Any:
+    if enabled and sys.stderr.isatty():
+        from rich.console import Console
+
+        with Console(stderr=True).status(text):
+            yield
+    else:
+        yield
+
+
+class FitOptions:
+    """The options every fitting command shares."""
+
+    def __init__(self, curve: str | None, family: str, priors: Path | None, metric_min: float | None,
+                 metric_max: float | None, decreasing: bool, draws: int, chains: int, seed: int,
+                 x: str | None, y: str | None) -> None:
+        self.__dict__.update(locals())
+        del self.__dict__["self"]
+
+
+def _load_source(source: Path, o: FitOptions, quiet: bool) -> Any:
+    """A saved fit, or a fit of the selected curve of a data file."""
+    if source.suffix.lower() in (".nc", ".netcdf", ".h5"):
+        from curvecast.persist import load_fit
+
+        return load_fit(source)
+    from curvecast.data import CurveData, load_curves, select_curve
+
+    name, (n, y) = select_curve(load_curves(source, x=o.x, y=o.y), o.curve)
+    data = CurveData(n, y, increasing=not o.decreasing, metric_min=o.metric_min, metric_max=o.metric_max, name=name)
+    from curvecast.fitting import fit
+
+    with _progress(not quiet, f"Sampling {o.family} for {name} ({o.chains} chains x {o.draws} draws)..."):
+        return fit(data=data, family=o.family, priors=str(o.priors) if o.priors else None, draws=o.draws,
+                   chains=o.chains, seed=o.seed)
+
+
+def _diag_json(f: Any) -> dict[str, Any]:
+    d = f.diagnostics
+    keys = ("divergences", "rhat_max", "ess_bulk_min", "ess_tail_min", "ok", "problems")
+    return {k: d.get(k) for k in keys}
+
+
+def _finite(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    return v
+
+
+def _emit_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(_finite(obj)) + "\n")
+
+
+def _fit_info(f: Any) -> dict[str, Any]:
+    info = {"curve": f.data.name, "family": f.label, "n_points": int(f.data.n.size),
+            "n_max_observed": f.data.n_ref, "increasing": f.data.increasing, "diagnostics": _diag_json(f)}
+    if hasattr(f, "weights_table"):
+        info["weights"] = f.weights_table()
+    return info
+
+
+def _check_diag(f: Any, strict: bool, as_json: bool) -> None:
+    d = f.diagnostics
+    if d.get("problems"):
+        if not as_json:
+            from rich.console import Console
+
+            Console(stderr=True).print(
+                f"[bold yellow]Warning:[/] sampler diagnostics failed: {'; '.join(d['problems'])}. "
+                "Treat the answers with caution (more --draws may help).")
+        if strict:
+            raise typer.Exit(EXIT_DIAGNOSTICS)
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]], caption: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title, caption=caption)
+    for c in columns:
+        t.add_column(c, justify="right" if c not in ("quantity", "family") else "left")
+    for r in rows:
+        t.add_row(*r)
+    Console().print(t)
+
+
+def _diag_caption(f: Any) -> str:
+    d = f.diagnostics
+    return (f"{f.label} · divergences {d['divergences']} · r-hat max {d['rhat_max']:.3f} · "
+            f"bulk ESS min {d['ess_bulk_min']:.0f}")
+
+
+def _fmt_n(v: float) -> str:
+    return "never" if not math.isfinite(v) else f"{v:,.0f}"
+
+
+def _run(body: Any) -> Any:
+    """Run a command body, turning domain errors into exit code 2 with no traceback."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DiagnosticsWarning)  # reported by _check_diag
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            warnings.filterwarnings("ignore", message=".*BLAS.*")
+            return body()
+    except CurvecastError as e:
+        _err(str(e))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except KeyboardInterrupt:
+        _err("interrupted; no output file was written")
+        raise typer.Exit(130) from None
+
+
+def _opts(curve: str | None, family: str, priors: Path | None, metric_min: float | None, metric_max: float | None,
+          decreasing: bool, draws: int, chains: int, seed: int, x: str | None, y: str | None) -> FitOptions:
+    return FitOptions(curve, family, priors, metric_min, metric_max, decreasing, draws, chains, seed, x, y)
+
+
+# ---------------------------------------------------------------------------
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Argument(help="Data file (CSV, TSV or JSON lines).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the fit (.nc).")],
+    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
+    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
+    seed: Seed = 0, x: XCol = None, y: YCol = None, as_json: Json = False, strict: Strict = False,
+) -> None:
+    """Fit a curve and save the posterior to a netCDF file."""
+
+    def body() -> None:
+        if output.suffix.lower() != ".nc":
+            raise CurvecastError(f"output {str(output)!r} must end in .nc")
+        o = _opts(curve, family, priors, metric_min, metric_max, decreasing, draws, chains, seed, x, y)
+        f = _load_source(data, o, as_json)
+        f.save(str(output))
+        summ = f.summary()
+        if as_json:
+            _emit_json({**_fit_info(f), "output": str(output), "summary": summ})
+        else:
+            rows = [[k, f"{v['median']:.4g}", f"{v['q5']:.4g}", f"{v['q95']:.4g}"] for k, v in summ.items()]
+            _table(f"Fit of {f.data.name} -> {output}", ["quantity", "median", "5 %", "95 %"], rows, _diag_caption(f))
+        _check_diag(f, strict, as_json)
+
+    _run(body)
+
+
+@app.command()
+def prob(
+    source: Source,
+    target: Annotated[float, typer.Option("--target", "-t", help="Metric value to reach.")],
+    at: Annotated[list[float], typer.Option("--at", help="Training-set size(s) n.")],
+    measured: Annotated[bool, typer.Option("--measured", help="Include evaluation noise (a new measurement).")] = False,
+    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
+    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
+    seed: Seed = 0, x: XCol = None, y: YCol = None, as_json: Json = False, strict: Strict = False,
+) -> None:
+    """P(metric >= TARGET at N) (<= for decreasing metrics), for each --at N."""
+
+    def body() -> None:
+        o = _opts(curve, family, priors, metric_min, metric_max, decreasing, draws, chains, seed, x, y)
+        f = _load_source(source, o, as_json)
+        p = f.prob(target, at, measured=measured)
+        op = ">=" if f.data.increasing else "<="
+        if as_json:
+            _emit_json({**_fit_info(f), "target": target, "at": list(at), "measured": measured,
+                        "probability": [float(v) for v in p] if len(at) > 1 else float(p[0]),
+                        "bounded": f.bounded})
+        else:
+            from rich.console import Console
+
+            con = Console()
+            kind = "a new measurement" if measured else "the curve"
+            for n_i, p_i in zip(at, p, strict=True):
+                con.print(f"P(metric {op} {target:g} at {n_i:,.0f}) = [bold]{p_i:.2f}[/]  ({kind})")
+            con.print(f"[dim]{_diag_caption(f)}[/]")
+            if not f.bounded:
+                con.print("[yellow]Note:[/] this family has no asymptote: P(reach) -> 1 for every target "
+                          "as n grows; that is an assumption of the family, not a finding.")
+        _check_diag(f, strict, as_json)
+
+    _run(body)
+
+
+@app.command()
+def need(
+    source: Source,
+    target: Annotated[float, typer.Option("--target", "-t", help="Metric value to reach.")],
+    prob_: Annotated[float, typer.Option("--prob", "-p", help="Required probability of reaching it.")] = 0.8,
+    cost_per_sample: Annotated[float | None, typer.Option("--cost-per-sample", help="Cost of one more sample.")] = None,
+    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
+    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
+    seed: Seed = 0, x: XCol = None, y: YCol = None, as_json: Json = False, strict: Strict = False,
+) -> None:
+    """How much data reaches TARGET with probability --prob, and the chance it is never reached."""
+
+    def body() -> None:
+        if cost_per_sample is not None and not (math.isfinite(cost_per_sample) and cost_per_sample >= 0):
+            raise CurvecastError("--cost-per-sample must be a number >= 0")
+        o = _opts(curve, family, priors, metric_min, metric_max, decreasing, draws, chains, seed, x, y)
+        f = _load_source(source, o, as_json)
+        r = f.need(target, prob=prob_)
+        extra = max(r["n_needed"] - r["n_current"], 0.0)
+        if cost_per_sample is not None:
+            r["extra_samples"] = extra
+            r["expected_cost"] = extra * cost_per_sample
+        if as_json:
+            _emit_json({**_fit_info(f), **r})
+            _check_diag(f, strict, as_json)
+            return
+        lo, hi = r["interval"]
+        rows = [
+            [f"n for P(reach) = {prob_:g}", _fmt_n(r["n_needed"])],
+            ["median n at which it is reached", _fmt_n(r["n_median"])],
+            [f"{r['interval_level']:.0%} interval of that n", f"{_fmt_n(lo)} - {_fmt_n(hi)}"],
+            ["P(never reached)", f"{r['p_never']:.2f}"],
+            [f"P(already reached at {r['n_current']:,.0f})", f"{r['p_reached_now']:.2f}"],
+        ]
+        if cost_per_sample is not None:
+            rows.append(["samples beyond current data", _fmt_n(extra)])
+            rows.append(["expected cost", "n/a (never)" if not math.isfinite(extra) else f"{extra * cost_per_sample:,.2f}"])
+        _table(f"Data needed for {target:g} ({f.data.name})", ["quantity", "value"], rows, _diag_caption(f))
+        if not f.bounded:
+            typer.echo("Note: this family has no asymptote, so P(never) = 0 by assumption, not by evidence.")
+        _check_diag(f, strict, as_json)
+
+    _run(body)
+
+
+@app.command()
+def predict(
+    source: Source,
+    at: Annotated[list[float], typer.Option("--at", help="Training-set size(s) n.")],
+    interval: Annotated[float, typer.Option("--interval", help="Central interval mass.")] = 0.9,
+    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
+    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
+    seed: Seed = 0, x: XCol = None, y: YCol = None, as_json: Json = False, strict: Strict = False,
+) -> None:
+    """Median and interval of the metric at each N, for the curve and for a new measurement."""
+
+    def body() -> None:
+        o = _opts(curve, family, priors, metric_min, metric_max, decreasing, draws, chains, seed, x, y)
+        f = _load_source(source, o, as_json)
+        df = f.predict(at, interval=interval)
+        if as_json:
+            _emit_json({**_fit_info(f), "interval": interval, "predictions": df.to_dict("records")})
+        else:
+            rows = [[f"{r.n:,.0f}", f"{r.median:.4f}", f"{r.lower:.4f} - {r.upper:.4f}",
+                     f"{r.measured_lower:.4f} - {r.measured_upper:.4f}"] for r in df.itertuples()]
+            _table(f"Forecast for {f.data.name}", ["n", "median", f"{interval:.0%} curve", f"{interval:.0%} measured"],
+                   rows, _diag_caption(f))
+        _check_diag(f, strict, as_json)
+
+    _run(body)
+
+
+@app.command()
+def gain(
+    source: Source,
+    step: Annotated[float, typer.Option("--step", help="Extra samples DN.")],
+    from_n: Annotated[float | None, typer.Option("--from", help="Start n (default: largest observed).")] = None,
+    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
+    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
+    seed: Seed = 0, x: XCol = None, y: YCol = None, as_json: Json = False, strict: Strict = False,
+) -> None:
+    """What the next DN samples buy: expected improvement and its band (diminishing returns)."""
+
+    def body() -> None:
+        o = _opts(curve, family, priors, metric_min, metric_max, decreasing, draws, chains, seed, x, y)
+        f = _load_source(source, o, as_json)
+        g = f.gain(step, from_n=from_n)
+        if as_json:
+            _emit_json({**_fit_info(f), **g})
+        else:
+            lo, hi = g["interval"]
+            rows = [["expected improvement", f"{g['mean']:+.4f}"], ["median", f"{g['median']:+.4f}"],
+                    [f"{g['interval_level']:.0%} interval", f"{lo:+.4f} to {hi:+.4f}"],
+                    ["per 1,000 samples", f"{g['per_1000']:+.5f}"]]
+            _table(f"Gain from {g['from_n']:,.0f} to {g['to_n']:,.0f} ({f.data.name})", ["quantity", "value"], rows,
+                   _diag_caption(f))
+        _check_diag(f, strict, as_json)
+
+    _run(body)
+
+
+@app.command()
+def plot(
+    source: Source,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Image file (.png or .svg).")],
+    target: Annotated[float | None, typer.Option("--target", "-t", help="Target line and P(reach) panel.")] = None,
+    max_n: Annotated[float | None, typer.Option("--max-n", help="Right end of the x axis.")] = None,
+    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
+    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
+    seed: Seed = 0, x: XCol = None, y: YCol = None, strict: Strict = False,
+) -> None:
+    """Fan chart of the forecast (and P(reach target) against n)."""
+
+    def body() -> None:
+        if output.suffix.lower() not in (".png", ".svg"):
+            raise CurvecastError(f"output {str(output)!r} must end in .png or .svg")
+        o = _opts(curve, family, priors, metric_min, metric_max, decreasing, draws, chains, seed, x, y)
+        f = _load_source(source, o, False)
+        from curvecast.plotting import plot_forecast
+
+        plot_forecast(f, output, target=target, max_n=max_n)
+        typer.echo(f"wrote {output}")
+        _check_diag(f, strict, False)
+
+    _run(body)
+
+
+@app.command()
+def families(as_json: Json = False) -> None:
+    """List the registered curve families with their formulas."""
+    from curvecast.families import REGISTRY
+
+    rows = [[name, fam.formula, "yes" if fam.bounded else "NO (P(reach) -> 1)", ", ".join(fam.params)]
+            for name, fam in REGISTRY.items()]
+    if as_json:
+        _emit_json({"families": [{"name": r[0], "formula": r[1], "bounded": REGISTRY[r[0]].bounded,
+                                  "params": list(REGISTRY[r[0]].params)} for r in rows]})
+        return
+    _table("Curve families", ["family", "formula", "asymptote", "parameters"], rows)
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Plot file.")] = Path("curvecast-demo.png"),
+    draws: Draws = 1000, chains: Chains = 4, seed: Seed = 0,
+) -> None:
+    """The whole story on the bundled COCO curve: P(mAP >= 0.5 at 100k), images needed, next 10k."""
+
+    def body() -> None:
+        from rich.console import Console
+
+        from curvecast.data import CurveData, bundled_seed_path, load_curves
+        from curvecast.fitting import fit as fit_fn
+        from curvecast.plotting import plot_forecast
+
+        con = Console()
+        name = "COCO_ssd_resnet101_v1_fpn"
+        n, y = load_curves(bundled_seed_path())[name]
+        keep = n <= 11829
+        data = CurveData(n[keep], y[keep], name=name)
+        con.print(f"[bold]{name}[/]: SSD ResNet-101 on COCO, mAP measured at "
+                  + ", ".join(f"{v:,.0f}" for v in data.n) + " images")
+        with _progress(True, "Sampling..."):
+            f = fit_fn(data=data, draws=draws, chains=chains, seed=seed)
+        p = f.prob(0.5, [100_000])[0]
+        r = f.need(0.5, prob=0.8)
+        g = f.gain(10_000)
+        con.print(f"1. P(mAP >= 0.5 at 100,000 images) = [bold]{p:.2f}[/]")
+        con.print(f"2. Images for mAP 0.5 with 80 % probability: [bold]{_fmt_n(r['n_needed'])}[/] "
+                  f"(P(never reached) = {r['p_never']:.2f})")
+        lo, hi = g["interval"]
+        con.print(f"3. The next 10,000 images buy {g['mean']:+.4f} mAP (90 %: {lo:+.4f} to {hi:+.4f})")
+        truth = dict(zip(n, y, strict=True))
+        con.print(f"[dim]Held-out truth: mAP {truth[118287]:.3f} at 118,287 images; forecast median "
+                  f"{f.predict([118287])['median'][0]:.3f}[/]")
+        con.print(f"[dim]{_diag_caption(f)}[/]")
+        plot_forecast(f, output, target=0.5, max_n=300_000)
+        con.print(f"wrote {output}")
+        _check_diag(f, False, False)
+
+    _run(body)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,269 @@
+"""Learning-curve data: validation, metric direction and bounds, file input."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curvecast.errors import CurvecastError
+
+X_NAMES = ("n", "n_train", "train_size", "size", "images", "samples", "examples", "tokens",
+           "num_samples", "n_samples", "dataset_size", "data_size", "x")
+Y_NAMES = ("metric", "score", "value", "map", "mAP", "accuracy", "acc", "loss", "error",
+           "mae", "rmse", "f1", "auc", "y")
+
+
+@dataclass(frozen=True)
+class CurveData:
+    """One learning curve: rows of (n, y), replicates kept as separate rows.
+
+    Parameters
+    ----------
+    n, y : array-like
+        Resource spent and metric measured; several rows may share an ``n``
+        (replicate runs) and are never averaged.
+    increasing : bool
+        True if larger metric values are better (accuracy, mAP), False for
+        loss, error or MAE.
+    metric_min, metric_max : float or None
+        Bounds of the metric. ``None`` means "infer": ``[0, 1]`` when all
+        values lie there (increasing metrics), a floor of 0 for non-negative
+        decreasing metrics; otherwise unbounded on that side.
+    """
+
+    n: np.ndarray
+    y: np.ndarray
+    increasing: bool = True
+    metric_min: float | None = None
+    metric_max: float | None = None
+    name: str = "curve"
+    bounds_inferred: tuple[bool, bool] = field(default=(False, False), compare=False)
+
+    def __init__(self, n: Any, y: Any, *, increasing: bool = True, metric_min: float | None = None,
+                 metric_max: float | None = None, name: str = "curve") -> None:
+        n_arr = _as_float(n, "n")
+        y_arr = _as_float(y, "metric")
+        if n_arr.shape != y_arr.shape or n_arr.ndim != 1:
+            raise CurvecastError(f"n and metric must be 1-d and the same length ({n_arr.shape} vs {y_arr.shape})")
+        if np.any(n_arr <= 0):
+            bad = n_arr[n_arr <= 0][0]
+            raise CurvecastError(f"n must be > 0 (found {bad:g}); drop rows with n <= 0 such as a 0-sample baseline")
+        if np.unique(n_arr).size < 3:
+            raise CurvecastError(
+                f"need at least 3 distinct n to fit a curve, got {np.unique(n_arr).size}; add more subset sizes"
+            )
+        lo_inf = hi_inf = False
+        if metric_min is None and metric_max is None:
+            if increasing and y_arr.min() >= 0 and y_arr.max() <= 1:
+                metric_min, metric_max, lo_inf, hi_inf = 0.0, 1.0, True, True
+            elif not increasing and y_arr.min() >= 0:
+                metric_min, lo_inf = 0.0, True
+        for label, b in (("metric_min", metric_min), ("metric_max", metric_max)):
+            if b is not None and not math.isfinite(b):
+                raise CurvecastError(f"{label} must be finite, got {b}")
+        if metric_min is not None and metric_max is not None and metric_min >= metric_max:
+            raise CurvecastError(f"metric_min ({metric_min}) must be below metric_max ({metric_max})")
+        if metric_min is not None and y_arr.min() < metric_min:
+            raise CurvecastError(
+                f"metric value {y_arr.min():g} is below the metric's lower bound {metric_min:g}; "
+                "fix the data or pass a lower metric_min (--metric-min)"
+            )
+        if metric_max is not None and y_arr.max() > metric_max:
+            raise CurvecastError(
+                f"metric value {y_arr.max():g} is above the metric's upper bound {metric_max:g}; "
+                "fix the data or pass a higher metric_max (--metric-max; e.g. 100 for percentages)"
+            )
+        order = np.argsort(n_arr, kind="stable")
+        object.__setattr__(self, "n", n_arr[order])
+        object.__setattr__(self, "y", y_arr[order])
+        object.__setattr__(self, "increasing", bool(increasing))
+        object.__setattr__(self, "metric_min", None if metric_min is None else float(metric_min))
+        object.__setattr__(self, "metric_max", None if metric_max is None else float(metric_max))
+        object.__setattr__(self, "name", str(name))
+        object.__setattr__(self, "bounds_inferred", (lo_inf, hi_inf))
+
+    # -- derived quantities -------------------------------------------------
+    @property
+    def sign(self) -> float:
+        return 1.0 if self.increasing else -1.0
+
+    @property
+    def n_ref(self) -> float:
+        return float(self.n.max())
+
+    @property
+    def best_bound(self) -> float | None:
+        return self.metric_max if self.increasing else self.metric_min
+
+    @property
+    def worst_bound(self) -> float | None:
+        return self.metric_min if self.increasing else self.metric_max
+
+    @property
+    def has_replicates(self) -> bool:
+        return np.unique(self.n).size < self.n.size
+
+    def noise_scale(self) -> float:
+        """A scale for the evaluation noise: pooled replicate SD, else 2 % of the range."""
+        spread = float(np.ptp(self.y))
+        floor = max(0.02 * spread, 1e-4 * max(abs(float(self.y.mean())), 1e-3), 1e-6)
+        if self.has_replicates:
+            groups = [self.y[self.n == v] for v in np.unique(self.n)]
+            ss = sum(float(((g - g.mean()) ** 2).sum()) for g in groups if g.size > 1)
+            dof = sum(g.size - 1 for g in groups if g.size > 1)
+            if dof > 0 and ss > 0:
+                return max(math.sqrt(ss / dof), floor)
+        return floor
+
+    def symbols(self) -> dict[str, float]:
+        """Values of the data symbols that priors may name (see ``priors.SYMBOLS``)."""
+        y_last = float(self.y[self.n == self.n_ref].mean())
+        spread = max(float(np.ptp(self.y)), 0.05 * abs(y_last), 1e-3)
+        lo = self.metric_min if self.metric_min is not None else float(self.y.min()) - 100 * spread
+        hi = self.metric_max if self.metric_max is not None else float(self.y.max()) + 100 * spread
+        best = float(self.y.max() if self.increasing else self.y.min())
+        return {
+            "y_last": y_last,
+            "y_best": best,
+            "y_spread": spread,
+            "log_noise_scale": math.log(self.noise_scale()),
+            "metric_min": lo,
+            "metric_max": hi,
+        }
+
+    def subset(self, max_n: float) -> CurveData:
+        keep = self.n <= max_n
+        return CurveData(self.n[keep], self.y[keep], increasing=self.increasing,
+                         metric_min=self.metric_min, metric_max=self.metric_max, name=self.name)
+
+    def check_target(self, target: float) -> None:
+        t = _as_float([target], "target")[0]
+        if self.metric_min is not None and t < self.metric_min or self.metric_max is not None and t > self.metric_max:
+            raise CurvecastError(
+                f"target {t:g} lies outside the metric's bounds "
+                f"[{_fmt(self.metric_min)}, {_fmt(self.metric_max)}]; pick a reachable target"
+            )
+
+
+def _fmt(b: float | None) -> str:
+    return "-inf" if b is None else f"{b:g}"
+
+
+def _as_float(v: Any, what: str) -> np.ndarray:
+    try:
+        arr = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        raise CurvecastError(f"{what} must be numeric; found a non-numeric value") from None
+    if not np.all(np.isfinite(arr)):
+        raise CurvecastError(f"{what} contains NaN or inf; remove or fix those rows")
+    return arr
+
+
+# ---------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------
+def read_table(path: str | Path) -> Any:
+    """Read CSV, TSV or JSON lines into a DataFrame (the file is only read)."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise CurvecastError(f"file {str(path)!r} not found; check the path")
+    if path.is_dir():
+        raise CurvecastError(f"{str(path)!r} is a directory; pass a CSV, TSV or JSON-lines file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".ndjson", ".json"):
+            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            df = pd.DataFrame(rows)
+        else:
+            sep = "\t" if suffix in (".tsv", ".tab") else None
+            df = pd.read_csv(path, sep=sep, engine="python")
+    except (ValueError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CurvecastError(
+            f"cannot read {str(path)!r} as CSV, TSV or JSON lines ({type(e).__name__}: {str(e)[:80]})"
+        ) from None
+    except Exception as e:  # pandas' parser errors have several types
+        raise CurvecastError(f"cannot parse {str(path)!r}: {str(e)[:120]}") from None
+    if df.empty or len(df.columns) < 2:
+        raise CurvecastError(f"{str(path)!r} holds no table with at least two columns (n and metric)")
+    return df
+
+
+def _pick(df: Any, given: str | None, names: tuple[str, ...], what: str, flag: str,
+          numeric_only: bool = True) -> str:
+    cols = [str(c) for c in df.columns]
+    if given is not None:
+        if given not in cols:
+            raise CurvecastError(f"column {given!r} not found; columns are: {', '.join(cols)}")
+        return given
+    lower = {c.lower(): c for c in cols}
+    found = [lower[nm.lower()] for nm in names if nm.lower() in lower]
+    # pandas renames duplicate headers "metric" -> "metric.1": consider those too
+    found += [c for c in cols if "." in c and c.rsplit(".", 1)[0].lower() in {nm.lower() for nm in names}]
+    if numeric_only:
+        import pandas as pd
+
+        numeric = [c for c in found if pd.to_numeric(df[c], errors="coerce").notna().any()]
+        found = numeric or found
+    found = list(dict.fromkeys(found))
+    if not found:
+        raise CurvecastError(
+            f"no {what} column found among {', '.join(cols)}; name it one of "
+            f"{', '.join(names[:6])}, ... or pass {flag} COLUMN"
+        )
+    if len(found) > 1:
+        raise CurvecastError(f"ambiguous {what} column: {', '.join(found)}; pick one with {flag} COLUMN")
+    return found[0]
+
+
+def curves_from_frame(df: Any, *, x: str | None = None, y: str | None = None,
+                      curve_col: str = "curve") -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Split a long table into ``{curve name: (n, y)}`` with validated numbers."""
+    import pandas as pd
+
+    xc = _pick(df, x, X_NAMES, "n (x)", "--x")
+    yc = _pick(df, y, Y_NAMES, "metric (y)", "--y")
+    if xc == yc:
+        raise CurvecastError(f"--x and --y both point at column {xc!r}; pick two different columns")
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    groups = df.groupby(curve_col, sort=False) if curve_col in df.columns else [("curve", df)]
+    for name, g in groups:
+        for col in (xc, yc):
+            vals = pd.to_numeric(g[col], errors="coerce")
+            if vals.isna().any():
+                row = int(vals.isna().to_numpy().nonzero()[0][0])
+                raise CurvecastError(
+                    f"column {col!r} of curve {name!r} has a non-numeric or missing value "
+                    f"({g[col].iloc[row]!r}); fix or drop that row"
+                )
+        out[str(name)] = (g[xc].to_numpy(float), g[yc].to_numpy(float))
+    return out
+
+
+def load_curves(path: str | Path, *, x: str | None = None, y: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    return curves_from_frame(read_table(path), x=x, y=y)
+
+
+def select_curve(curves: dict[str, tuple[np.ndarray, np.ndarray]], name: str | None) -> tuple[str, tuple[np.ndarray, np.ndarray]]:
+    if name is None:
+        if len(curves) > 1:
+            names = list(curves)
+            shown = ", ".join(names[:10]) + (f", ... ({len(names)} in all)" if len(names) > 10 else "")
+            raise CurvecastError(f"the file holds {len(names)} curves; pick one with --curve NAME: {shown}")
+        return next(iter(curves.items()))
+    if name not in curves:
+        near = [c for c in curves if name.lower() in c.lower()][:5]
+        hint = f" Did you mean: {', '.join(near)}?" if near else f" Curves: {', '.join(list(curves)[:10])}"
+        raise CurvecastError(f"no curve named {name!r} in the file.{hint}")
+    return name, curves[name]
+
+
+def bundled_seed_path() -> Path:
+    """The bundled seed COCO/BDD mAP curves (Allegro AI blog, 2019)."""
+    return Path(__file__).parent / "data" / "seed_coco_bdd_map.csv"

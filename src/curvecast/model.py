@@ -1,0 +1,96 @@
+"""Build the PyMC model of one curve family.
+
+Data, data-dependent prior constants and the scale constants enter as
+``pm.Data`` so that one compiled model per (family, prior structure) serves
+every curve: a new curve only swaps the data (see ``engine``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from curvecast.data import CurveData
+from curvecast.errors import CurvecastError
+from curvecast.families import Family, Scale, pytensor_ops
+from curvecast.priors import SYMBOLS, Prior, PriorSet, check_support
+
+#: the observation-noise parameters, shared by every family
+NOISE_PARAMS = {"sigma": "positive"}
+NOISE_PRIORS = {"sigma": Prior("LogNormal", mu="log_noise_scale", sigma=0.5)}
+
+
+def known_parameters() -> dict[str, dict[str, str]]:
+    """``{family: {param: support}}`` plus ``"noise"``, for validating prior files."""
+    from curvecast.families import REGISTRY
+
+    out = {name: dict(fam.params) for name, fam in REGISTRY.items()}
+    out["noise"] = dict(NOISE_PARAMS)
+    return out
+
+
+def merged_priors(family: type[Family], overrides: PriorSet | None) -> dict[str, Prior]:
+    """Family defaults and the noise prior, with user overrides merged over copies."""
+    out = dict(family.priors) | dict(NOISE_PRIORS)
+    if overrides:
+        out |= overrides.get("noise", {})
+        out |= overrides.get(family.name, {})
+    problems: list[str] = []
+    supports = dict(family.params) | NOISE_PARAMS
+    for pname, prior in out.items():
+        problems += check_support(prior, supports[pname], f"[{family.name}].{pname}")
+    if problems:
+        raise CurvecastError("invalid priors:\n  - " + "\n  - ".join(problems))
+    return out
+
+
+def check_family_fits(family: type[Family], data: CurveData) -> None:
+    """Clear errors when a family cannot describe this metric at all."""
+    if "best" in family.needs and data.best_bound is None:
+        side = "--metric-max (metric_max)" if data.increasing else "--metric-min (metric_min)"
+        raise CurvecastError(
+            f"family {family.name!r} has an asymptote bounded by the metric's best value, "
+            f"which is unknown here; pass {side} or use an unbounded family such as 'log'"
+        )
+    if "worst" in family.needs and data.worst_bound is None:
+        side = "--metric-min (metric_min)" if data.increasing else "--metric-max (metric_max)"
+        raise CurvecastError(f"family {family.name!r} starts from the metric's worst value; pass {side}")
+    if family.n_min > 0 and data.n.min() <= family.n_min:
+        raise CurvecastError(f"family {family.name!r} needs every n > {family.n_min:g}")
+
+
+def data_values(family: type[Family], data: CurveData) -> dict[str, Any]:
+    """The values of every ``pm.Data`` input of the model for this curve."""
+    sym = data.symbols()
+    return {
+        "n_obs": data.n,
+        "y_obs": data.y,
+        "n_ref": np.float64(data.n_ref),
+        "sign": np.float64(data.sign),
+        "best": np.float64(data.best_bound if data.best_bound is not None else sym["metric_max" if data.increasing else "metric_min"]),
+        "worst": np.float64(data.worst_bound if data.worst_bound is not None else sym["metric_min" if data.increasing else "metric_max"]),
+        **{f"sym_{k}": np.float64(v) for k, v in sym.items()},
+    }
+
+
+def build_model(family: type[Family], data: CurveData, priors: dict[str, Prior]) -> Any:
+    """The PyMC model ``y_obs ~ Normal(f(n_obs; theta), sigma)``."""
+    import pymc as pm
+
+    values = data_values(family, data)
+    with pm.Model() as model:
+        d = {k: pm.Data(k, v) for k, v in values.items() if not k.startswith("sym_")}
+        syms = {k[4:]: pm.Data(k, v) for k, v in values.items() if k.startswith("sym_")}
+        assert set(syms) == set(SYMBOLS)
+        theta = {}
+        for pname in family.params:
+            prior = priors[pname]
+            args = {k: syms[v] if isinstance(v, str) else float(v) for k, v in prior.params.items()}
+            theta[pname] = prior.to_pymc(pname, args)
+        scale = Scale(n_ref=d["n_ref"], sign=d["sign"], best=d["best"], worst=d["worst"])
+        mu = family.mean(d["n_obs"], theta, scale, pytensor_ops())
+        sp = priors["sigma"]
+        sigma = sp.to_pymc("sigma", {k: syms[v] if isinstance(v, str) else float(v) for k, v in sp.params.items()})
+        pm.Normal("y", mu=mu, sigma=sigma, observed=d["y_obs"], shape=d["n_obs"].shape)
+    return model

@@ -1,0 +1,87 @@
+"""Plots as free functions that take a forecast and a matplotlib ``ax``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curvecast.errors import CurvecastError
+
+
+def n_grid(forecast: Any, max_n: float | None = None, num: int = 120) -> np.ndarray:
+    d = forecast.data
+    hi = max_n if max_n is not None else d.n_ref * 20
+    if hi <= d.n.min():
+        raise CurvecastError(f"--max-n {hi:g} must exceed the smallest observed n ({d.n.min():g})")
+    return np.geomspace(d.n.min() / 1.5, hi, num)
+
+
+def plot_fan(forecast: Any, ax: Any, target: float | None = None, max_n: float | None = None,
+             prob: float = 0.8) -> Any:
+    """Observed points, median curve, 50 % and 90 % bands on a log-x axis; target and n needed."""
+    n = n_grid(forecast, max_n)
+    q = np.quantile(forecast.latent(n), [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
+    qm = np.quantile(forecast.measured(n), [0.05, 0.95], axis=0)
+    ax.fill_between(n, qm[0], qm[1], color="tab:blue", alpha=0.08, label="90 % measured")
+    ax.fill_between(n, q[0], q[4], color="tab:blue", alpha=0.18, label="90 % curve")
+    ax.fill_between(n, q[1], q[3], color="tab:blue", alpha=0.35, label="50 % curve")
+    ax.plot(n, q[2], color="tab:blue", lw=2, label="median")
+    d = forecast.data
+    ax.scatter(d.n, d.y, color="black", zorder=5, s=18, label="observed")
+    if target is not None:
+        ax.axhline(target, color="tab:red", ls="--", lw=1, label=f"target {target:g}")
+        need = forecast.need(target, prob=prob)
+        if np.isfinite(need["n_needed"]) and need["n_needed"] > 0:
+            ax.axvline(need["n_needed"], color="tab:red", lw=1, ls=":",
+                       label=f"n for P={prob:g}: {need['n_needed']:,.0f}")
+    ax.set_xscale("log")
+    ax.set_xlabel("n (training set size)")
+    ax.set_ylabel("metric")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="best")
+    return ax
+
+
+def plot_reach(forecast: Any, ax: Any, target: float, max_n: float | None = None) -> Any:
+    """P(reach target) against n."""
+    n = n_grid(forecast, max_n)
+    ax.plot(n, forecast.prob(target, n), color="tab:red", lw=2, label="curve (latent)")
+    ax.plot(n, forecast.prob(target, n, measured=True), color="tab:orange", lw=1, ls="--",
+            label="a new measurement")
+    ax.set_xscale("log")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("n (training set size)")
+    ax.set_ylabel(f"P(reach {target:g})")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    return ax
+
+
+def plot_forecast(forecast: Any, path: str | Path, target: float | None = None,
+                  max_n: float | None = None, prob: float = 0.8) -> Path:
+    """Write the fan chart (and the P(reach) panel when a target is given) to PNG or SVG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from curvecast.persist import atomic_write
+
+    path = Path(path)
+    fmt = "svg" if path.suffix.lower() == ".svg" else "png"
+    if target is not None:
+        forecast.data.check_target(target)
+    panels = 2 if target is not None else 1
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.5), squeeze=False)
+    plot_fan(forecast, axes[0, 0], target, max_n, prob)
+    axes[0, 0].set_title(f"{forecast.data.name}: {getattr(forecast, 'label', '')}", fontsize=9)
+    if target is not None:
+        plot_reach(forecast, axes[0, 1], target, max_n)
+    fig.tight_layout()
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=110))
+    finally:
+        plt.close(fig)
+    return path
