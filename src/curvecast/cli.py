@@ -10,6 +10,7 @@ import math
 import sys
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -60,14 +61,21 @@ def _progress(enabled: bool, text: str) -> Any:
         yield
 
 
+@dataclass
 class FitOptions:
     """The options every fitting command shares."""
 
-    def __init__(self, curve: str | None, family: str, priors: Path | None, metric_min: float | None,
-                 metric_max: float | None, decreasing: bool, draws: int, chains: int, seed: int,
-                 x: str | None, y: str | None) -> None:
-        self.__dict__.update(locals())
-        del self.__dict__["self"]
+    curve: str | None
+    family: str
+    priors: Path | None
+    metric_min: float | None
+    metric_max: float | None
+    decreasing: bool
+    draws: int
+    chains: int
+    seed: int
+    x: str | None
+    y: str | None
 
 
 def _load_source(source: Path, o: FitOptions, quiet: bool) -> Any:
@@ -83,8 +91,14 @@ def _load_source(source: Path, o: FitOptions, quiet: bool) -> Any:
     from curvecast.fitting import fit
 
     with _progress(not quiet, f"Sampling {o.family} for {name} ({o.chains} chains x {o.draws} draws)..."):
-        return fit(data=data, family=o.family, priors=str(o.priors) if o.priors else None, draws=o.draws,
-                   chains=o.chains, seed=o.seed)
+        return fit(
+            data=data,
+            family=o.family,
+            priors=str(o.priors) if o.priors else None,
+            draws=o.draws,
+            chains=o.chains,
+            seed=o.seed,
+        )
 
 
 def _diag_json(f: Any) -> dict[str, Any]:
@@ -108,8 +122,14 @@ def _emit_json(obj: dict[str, Any]) -> None:
 
 
 def _fit_info(f: Any) -> dict[str, Any]:
-    info = {"curve": f.data.name, "family": f.label, "n_points": int(f.data.n.size),
-            "n_max_observed": f.data.n_ref, "increasing": f.data.increasing, "diagnostics": _diag_json(f)}
+    info = {
+        "curve": f.data.name,
+        "family": f.label,
+        "n_points": int(f.data.n.size),
+        "n_max_observed": f.data.n_ref,
+        "increasing": f.data.increasing,
+        "diagnostics": _diag_json(f),
+    }
     if hasattr(f, "weights_table"):
         info["weights"] = f.weights_table()
     return info
@@ -123,7 +143,8 @@ def _check_diag(f: Any, strict: bool, as_json: bool) -> None:
 
             Console(stderr=True).print(
                 f"[bold yellow]Warning:[/] sampler diagnostics failed: {'; '.join(d['problems'])}. "
-                "Treat the answers with caution (more --draws may help).")
+                "Treat the answers with caution (more --draws may help)."
+            )
         if strict:
             raise typer.Exit(EXIT_DIAGNOSTICS)
 
@@ -142,8 +163,10 @@ def _table(title: str, columns: list[str], rows: list[list[str]], caption: str |
 
 def _diag_caption(f: Any) -> str:
     d = f.diagnostics
-    return (f"{f.label} · divergences {d['divergences']} · r-hat max {d['rhat_max']:.3f} · "
-            f"bulk ESS min {d['ess_bulk_min']:.0f}")
+    return (
+        f"{f.label} · divergences {d['divergences']} · r-hat max {d['rhat_max']:.3f} · "
+        f"bulk ESS min {d['ess_bulk_min']:.0f}"
+    )
 
 
 def _fmt_n(v: float) -> str:
@@ -166,8 +189,19 @@ def _run(body: Any) -> Any:
         raise typer.Exit(130) from None
 
 
-def _opts(curve: str | None, family: str, priors: Path | None, metric_min: float | None, metric_max: float | None,
-          decreasing: bool, draws: int, chains: int, seed: int, x: str | None, y: str | None) -> FitOptions:
+def _opts(
+    curve: str | None,
+    family: str,
+    priors: Path | None,
+    metric_min: float | None,
+    metric_max: float | None,
+    decreasing: bool,
+    draws: int,
+    chains: int,
+    seed: int,
+    x: str | None,
+    y: str | None,
+) -> FitOptions:
     return FitOptions(curve, family, priors, metric_min, metric_max, decreasing, draws, chains, seed, x, y)
 
 
@@ -176,9 +210,19 @@ def _opts(curve: str | None, family: str, priors: Path | None, metric_min: float
 def fit(
     data: Annotated[Path, typer.Argument(help="Data file (CSV, TSV or JSON lines).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the fit (.nc).")],
-    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
-    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
-    seed: Seed = 0, x: XCol = None, y: YCol = None, as_json: Json = False, strict: Strict = False,
+    curve: Curve = None,
+    family: Family = "pow3",
+    priors: Priors = None,
+    metric_min: MetricMin = None,
+    metric_max: MetricMax = None,
+    decreasing: Decreasing = False,
+    draws: Draws = 1000,
+    chains: Chains = 4,
+    seed: Seed = 0,
+    x: XCol = None,
+    y: YCol = None,
+    as_json: Json = False,
+    strict: Strict = False,
 ) -> None:
     """Fit a curve and save the posterior to a netCDF file."""
 
@@ -205,9 +249,19 @@ def prob(
     target: Annotated[float, typer.Option("--target", "-t", help="Metric value to reach.")],
     at: Annotated[list[float], typer.Option("--at", help="Training-set size(s) n.")],
     measured: Annotated[bool, typer.Option("--measured", help="Include evaluation noise (a new measurement).")] = False,
-    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
-    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
-    seed: Seed = 0, x: XCol = None, y: YCol = None, as_json: Json = False, strict: Strict = False,
+    curve: Curve = None,
+    family: Family = "pow3",
+    priors: Priors = None,
+    metric_min: MetricMin = None,
+    metric_max: MetricMax = None,
+    decreasing: Decreasing = False,
+    draws: Draws = 1000,
+    chains: Chains = 4,
+    seed: Seed = 0,
+    x: XCol = None,
+    y: YCol = None,
+    as_json: Json = False,
+    strict: Strict = False,
 ) -> None:
     """P(metric >= TARGET at N) (<= for decreasing metrics), for each --at N."""
 
@@ -217,9 +271,16 @@ def prob(
         p = f.prob(target, at, measured=measured)
         op = ">=" if f.data.increasing else "<="
         if as_json:
-            _emit_json({**_fit_info(f), "target": target, "at": list(at), "measured": measured,
-                        "probability": [float(v) for v in p] if len(at) > 1 else float(p[0]),
-                        "bounded": f.bounded})
+            _emit_json(
+                {
+                    **_fit_info(f),
+                    "target": target,
+                    "at": list(at),
+                    "measured": measured,
+                    "probability": [float(v) for v in p] if len(at) > 1 else float(p[0]),
+                    "bounded": f.bounded,
+                }
+            )
         else:
             from rich.console import Console
 
@@ -229,8 +290,10 @@ def prob(
                 con.print(f"P(metric {op} {target:g} at {n_i:,.0f}) = [bold]{p_i:.2f}[/]  ({kind})")
             con.print(f"[dim]{_diag_caption(f)}[/]")
             if not f.bounded:
-                con.print("[yellow]Note:[/] this family has no asymptote: P(reach) -> 1 for every target "
-                          "as n grows; that is an assumption of the family, not a finding.")
+                con.print(
+                    "[yellow]Note:[/] this family has no asymptote: P(reach) -> 1 for every target "
+                    "as n grows; that is an assumption of the family, not a finding."
+                )
         _check_diag(f, strict, as_json)
 
     _run(body)
@@ -242,9 +305,19 @@ def need(
     target: Annotated[float, typer.Option("--target", "-t", help="Metric value to reach.")],
     prob_: Annotated[float, typer.Option("--prob", "-p", help="Required probability of reaching it.")] = 0.8,
     cost_per_sample: Annotated[float | None, typer.Option("--cost-per-sample", help="Cost of one more sample.")] = None,
-    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
-    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
-    seed: Seed = 0, x: XCol = None, y: YCol = None, as_json: Json = False, strict: Strict = False,
+    curve: Curve = None,
+    family: Family = "pow3",
+    priors: Priors = None,
+    metric_min: MetricMin = None,
+    metric_max: MetricMax = None,
+    decreasing: Decreasing = False,
+    draws: Draws = 1000,
+    chains: Chains = 4,
+    seed: Seed = 0,
+    x: XCol = None,
+    y: YCol = None,
+    as_json: Json = False,
+    strict: Strict = False,
 ) -> None:
     """How much data reaches TARGET with probability --prob, and the chance it is never reached."""
 
@@ -272,7 +345,9 @@ def need(
         ]
         if cost_per_sample is not None:
             rows.append(["samples beyond current data", _fmt_n(extra)])
-            rows.append(["expected cost", "n/a (never)" if not math.isfinite(extra) else f"{extra * cost_per_sample:,.2f}"])
+            rows.append(
+                ["expected cost", "n/a (never)" if not math.isfinite(extra) else f"{extra * cost_per_sample:,.2f}"]
+            )
         _table(f"Data needed for {target:g} ({f.data.name})", ["quantity", "value"], rows, _diag_caption(f))
         if not f.bounded:
             typer.echo("Note: this family has no asymptote, so P(never) = 0 by assumption, not by evidence.")
@@ -286,9 +361,19 @@ def predict(
     source: Source,
     at: Annotated[list[float], typer.Option("--at", help="Training-set size(s) n.")],
     interval: Annotated[float, typer.Option("--interval", help="Central interval mass.")] = 0.9,
-    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
-    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
-    seed: Seed = 0, x: XCol = None, y: YCol = None, as_json: Json = False, strict: Strict = False,
+    curve: Curve = None,
+    family: Family = "pow3",
+    priors: Priors = None,
+    metric_min: MetricMin = None,
+    metric_max: MetricMax = None,
+    decreasing: Decreasing = False,
+    draws: Draws = 1000,
+    chains: Chains = 4,
+    seed: Seed = 0,
+    x: XCol = None,
+    y: YCol = None,
+    as_json: Json = False,
+    strict: Strict = False,
 ) -> None:
     """Median and interval of the metric at each N, for the curve and for a new measurement."""
 
@@ -299,10 +384,21 @@ def predict(
         if as_json:
             _emit_json({**_fit_info(f), "interval": interval, "predictions": df.to_dict("records")})
         else:
-            rows = [[f"{r.n:,.0f}", f"{r.median:.4f}", f"{r.lower:.4f} - {r.upper:.4f}",
-                     f"{r.measured_lower:.4f} - {r.measured_upper:.4f}"] for r in df.itertuples()]
-            _table(f"Forecast for {f.data.name}", ["n", "median", f"{interval:.0%} curve", f"{interval:.0%} measured"],
-                   rows, _diag_caption(f))
+            rows = [
+                [
+                    f"{r.n:,.0f}",
+                    f"{r.median:.4f}",
+                    f"{r.lower:.4f} - {r.upper:.4f}",
+                    f"{r.measured_lower:.4f} - {r.measured_upper:.4f}",
+                ]
+                for r in df.itertuples()
+            ]
+            _table(
+                f"Forecast for {f.data.name}",
+                ["n", "median", f"{interval:.0%} curve", f"{interval:.0%} measured"],
+                rows,
+                _diag_caption(f),
+            )
         _check_diag(f, strict, as_json)
 
     _run(body)
@@ -313,9 +409,19 @@ def gain(
     source: Source,
     step: Annotated[float, typer.Option("--step", help="Extra samples DN.")],
     from_n: Annotated[float | None, typer.Option("--from", help="Start n (default: largest observed).")] = None,
-    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
-    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
-    seed: Seed = 0, x: XCol = None, y: YCol = None, as_json: Json = False, strict: Strict = False,
+    curve: Curve = None,
+    family: Family = "pow3",
+    priors: Priors = None,
+    metric_min: MetricMin = None,
+    metric_max: MetricMax = None,
+    decreasing: Decreasing = False,
+    draws: Draws = 1000,
+    chains: Chains = 4,
+    seed: Seed = 0,
+    x: XCol = None,
+    y: YCol = None,
+    as_json: Json = False,
+    strict: Strict = False,
 ) -> None:
     """What the next DN samples buy: expected improvement and its band (diminishing returns)."""
 
@@ -327,11 +433,18 @@ def gain(
             _emit_json({**_fit_info(f), **g})
         else:
             lo, hi = g["interval"]
-            rows = [["expected improvement", f"{g['mean']:+.4f}"], ["median", f"{g['median']:+.4f}"],
-                    [f"{g['interval_level']:.0%} interval", f"{lo:+.4f} to {hi:+.4f}"],
-                    ["per 1,000 samples", f"{g['per_1000']:+.5f}"]]
-            _table(f"Gain from {g['from_n']:,.0f} to {g['to_n']:,.0f} ({f.data.name})", ["quantity", "value"], rows,
-                   _diag_caption(f))
+            rows = [
+                ["expected improvement", f"{g['mean']:+.4f}"],
+                ["median", f"{g['median']:+.4f}"],
+                [f"{g['interval_level']:.0%} interval", f"{lo:+.4f} to {hi:+.4f}"],
+                ["per 1,000 samples", f"{g['per_1000']:+.5f}"],
+            ]
+            _table(
+                f"Gain from {g['from_n']:,.0f} to {g['to_n']:,.0f} ({f.data.name})",
+                ["quantity", "value"],
+                rows,
+                _diag_caption(f),
+            )
         _check_diag(f, strict, as_json)
 
     _run(body)
@@ -343,9 +456,18 @@ def plot(
     output: Annotated[Path, typer.Option("-o", "--output", help="Image file (.png or .svg).")],
     target: Annotated[float | None, typer.Option("--target", "-t", help="Target line and P(reach) panel.")] = None,
     max_n: Annotated[float | None, typer.Option("--max-n", help="Right end of the x axis.")] = None,
-    curve: Curve = None, family: Family = "pow3", priors: Priors = None, metric_min: MetricMin = None,
-    metric_max: MetricMax = None, decreasing: Decreasing = False, draws: Draws = 1000, chains: Chains = 4,
-    seed: Seed = 0, x: XCol = None, y: YCol = None, strict: Strict = False,
+    curve: Curve = None,
+    family: Family = "pow3",
+    priors: Priors = None,
+    metric_min: MetricMin = None,
+    metric_max: MetricMax = None,
+    decreasing: Decreasing = False,
+    draws: Draws = 1000,
+    chains: Chains = 4,
+    seed: Seed = 0,
+    x: XCol = None,
+    y: YCol = None,
+    strict: Strict = False,
 ) -> None:
     """Fan chart of the forecast (and P(reach target) against n)."""
 
@@ -368,11 +490,24 @@ def families(as_json: Json = False) -> None:
     """List the registered curve families with their formulas."""
     from curvecast.families import REGISTRY
 
-    rows = [[name, fam.formula, "yes" if fam.bounded else "NO (P(reach) -> 1)", ", ".join(fam.params)]
-            for name, fam in REGISTRY.items()]
+    rows = [
+        [name, fam.formula, "yes" if fam.bounded else "NO (P(reach) -> 1)", ", ".join(fam.params)]
+        for name, fam in REGISTRY.items()
+    ]
     if as_json:
-        _emit_json({"families": [{"name": r[0], "formula": r[1], "bounded": REGISTRY[r[0]].bounded,
-                                  "params": list(REGISTRY[r[0]].params)} for r in rows]})
+        _emit_json(
+            {
+                "families": [
+                    {
+                        "name": r[0],
+                        "formula": r[1],
+                        "bounded": REGISTRY[r[0]].bounded,
+                        "params": list(REGISTRY[r[0]].params),
+                    }
+                    for r in rows
+                ]
+            }
+        )
         return
     _table("Curve families", ["family", "formula", "asymptote", "parameters"], rows)
 
@@ -380,7 +515,9 @@ def families(as_json: Json = False) -> None:
 @app.command()
 def demo(
     output: Annotated[Path, typer.Option("-o", "--output", help="Plot file.")] = Path("curvecast-demo.png"),
-    draws: Draws = 1000, chains: Chains = 4, seed: Seed = 0,
+    draws: Draws = 1000,
+    chains: Chains = 4,
+    seed: Seed = 0,
 ) -> None:
     """The whole story on the bundled COCO curve: P(mAP >= 0.5 at 100k), images needed, next 10k."""
 
@@ -396,25 +533,201 @@ def demo(
         n, y = load_curves(bundled_seed_path())[name]
         keep = n <= 11829
         data = CurveData(n[keep], y[keep], name=name)
-        con.print(f"[bold]{name}[/]: SSD ResNet-101 on COCO, mAP measured at "
-                  + ", ".join(f"{v:,.0f}" for v in data.n) + " images")
+        con.print(
+            f"[bold]{name}[/]: SSD ResNet-101 on COCO, mAP measured at "
+            + ", ".join(f"{v:,.0f}" for v in data.n)
+            + " images"
+        )
         with _progress(True, "Sampling..."):
             f = fit_fn(data=data, draws=draws, chains=chains, seed=seed)
         p = f.prob(0.5, [100_000])[0]
         r = f.need(0.5, prob=0.8)
         g = f.gain(10_000)
         con.print(f"1. P(mAP >= 0.5 at 100,000 images) = [bold]{p:.2f}[/]")
-        con.print(f"2. Images for mAP 0.5 with 80 % probability: [bold]{_fmt_n(r['n_needed'])}[/] "
-                  f"(P(never reached) = {r['p_never']:.2f})")
+        con.print(
+            f"2. Images for mAP 0.5 with 80 % probability: [bold]{_fmt_n(r['n_needed'])}[/] "
+            f"(P(never reached) = {r['p_never']:.2f})"
+        )
         lo, hi = g["interval"]
         con.print(f"3. The next 10,000 images buy {g['mean']:+.4f} mAP (90 %: {lo:+.4f} to {hi:+.4f})")
         truth = dict(zip(n, y, strict=True))
-        con.print(f"[dim]Held-out truth: mAP {truth[118287]:.3f} at 118,287 images; forecast median "
-                  f"{f.predict([118287])['median'][0]:.3f}[/]")
+        con.print(
+            f"[dim]Held-out truth: mAP {truth[118287]:.3f} at 118,287 images; forecast median "
+            f"{f.predict([118287])['median'][0]:.3f}[/]"
+        )
         con.print(f"[dim]{_diag_caption(f)}[/]")
         plot_forecast(f, output, target=0.5, max_n=300_000)
         con.print(f"wrote {output}")
         _check_diag(f, False, False)
+
+    _run(body)
+
+
+def _curves_for_bulk(
+    path: Path,
+    decreasing: bool,
+    metric_min: float | None,
+    metric_max: float | None,
+    x: str | None,
+    y: str | None,
+    limit: int | None,
+) -> list[Any]:
+    from curvecast.data import CurveData, load_curves
+
+    items = list(load_curves(path, x=x, y=y).items())[: limit or None]
+    out = []
+    for name, (n, yv) in items:
+        try:
+            out.append(
+                CurveData(n, yv, increasing=not decreasing, metric_min=metric_min, metric_max=metric_max, name=name)
+            )
+        except CurvecastError as e:
+            raise CurvecastError(f"curve {name!r}: {e}") from None
+    return out
+
+
+@contextmanager
+def _bar(enabled: bool, label: str) -> Any:
+    """A rich progress bar on a terminal; yields a ``progress(done, total)`` callback."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(label, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@app.command()
+def backtest(
+    curves: Annotated[Path, typer.Argument(help="Long CSV of curves (curve, n, metric[, seed]).")],
+    cutoff: Annotated[float, typer.Option("--cutoff", help="Fit on n <= cutoff * max n.")] = 0.1,
+    out: Annotated[Path | None, typer.Option("--out", help="Per-curve results (CSV).")] = None,
+    family: Family = "pow3",
+    priors: Priors = None,
+    metric_min: MetricMin = None,
+    metric_max: MetricMax = None,
+    decreasing: Decreasing = False,
+    draws: Draws = 1000,
+    chains: Chains = 4,
+    seed: Seed = 0,
+    x: XCol = None,
+    y: YCol = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Processes (default: all cores).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N curves.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Fit the early part of every curve and score the forecasts of the rest."""
+
+    def body() -> None:
+        from curvecast.backtest import run_backtest
+
+        data = _curves_for_bulk(curves, decreasing, metric_min, metric_max, x, y, limit)
+        kw = {"family": family, "draws": draws, "chains": chains, "priors": str(priors) if priors else None}
+        with _bar(not as_json, "backtest") as progress:
+            res = run_backtest(data, cutoff, fit_kwargs=kw, seed=seed, jobs=jobs, progress=progress)
+        if out is not None:
+            import pandas as pd
+
+            from curvecast.persist import atomic_write
+
+            atomic_write(out, lambda tmp: pd.DataFrame(res["curves"]).to_csv(tmp, index=False))
+        if as_json:
+            _emit_json(res)
+            return
+        s = res["summary"]
+        if not s:
+            raise CurvecastError(f"no curve had 3 distinct n below the cutoff {cutoff}; raise --cutoff")
+        rows = [
+            [
+                "mae_final (median)",
+                f"{s['mae_final_median']:.4f}",
+                f"{s['logreg_mae_final_median']:.4f}",
+                f"{s['last_mae_final_median']:.4f}",
+            ],
+            [
+                "mae_final (mean)",
+                f"{s['mae_final_mean']:.4f}",
+                f"{s['logreg_mae_final_mean']:.4f}",
+                f"{s['last_mae_final_mean']:.4f}",
+            ],
+            [
+                "mae_heldout (mean)",
+                f"{s['mae_heldout_mean']:.4f}",
+                f"{s['logreg_mae_heldout_mean']:.4f}",
+                f"{s['last_mae_heldout_mean']:.4f}",
+            ],
+            *[[f"coverage {lv}", f"{s[f'coverage_{lv}']:.3f}", "-", "-"] for lv in (50, 80, 90)],
+            ["CRPS (mean)", f"{s['crps_mean']:.4f}", "-", "-"],
+            ["log pred. density (mean)", f"{s['lpd_mean']:.3f}", "-", "-"],
+            ["fits with divergences", str(s["divergent_fits"]), "-", "-"],
+        ]
+        cap = (
+            f"{res['n_curves']} curves, {res['n_skipped']} skipped (< 3 distinct n below the cutoff), "
+            f"{res['n_failed']} failed, {s['seconds']:.0f} s" + (" - INTERRUPTED" if res["interrupted"] else "")
+        )
+        _table(
+            f"Backtest of {curves.name} at cutoff {cutoff:g} ({family})",
+            ["quantity", "curvecast", "log regression", "last value"],
+            rows,
+            cap,
+        )
+
+    _run(body)
+
+
+@app.command()
+def batch(
+    curves: Annotated[Path, typer.Argument(help="Long CSV of curves (curve, n, metric[, seed]).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Answers, one row per curve (CSV).")],
+    at: Annotated[list[float], typer.Option("--at", help="Sizes n for bands and P(reach).")],
+    targets: Annotated[list[float] | None, typer.Option("--targets", "--target", help="Target metric values.")] = None,
+    prob_: Annotated[float, typer.Option("--prob", help="Probability for n needed.")] = 0.8,
+    family: Family = "pow3",
+    priors: Priors = None,
+    metric_min: MetricMin = None,
+    metric_max: MetricMax = None,
+    decreasing: Decreasing = False,
+    draws: Draws = 1000,
+    chains: Chains = 4,
+    seed: Seed = 0,
+    x: XCol = None,
+    y: YCol = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", help="Processes (default: all cores).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="Only the first N curves.")] = None,
+    as_json: Json = False,
+) -> None:
+    """Fit every curve in a file and write one row of answers per curve."""
+
+    def body() -> None:
+        from curvecast.batch import run_batch
+        from curvecast.forecast import _check_prob
+        from curvecast.persist import atomic_write
+
+        _check_prob(prob_)
+        data = _curves_for_bulk(curves, decreasing, metric_min, metric_max, x, y, limit)
+        kw = {
+            "family": family,
+            "draws": draws,
+            "chains": chains,
+            "seed": seed,
+            "priors": str(priors) if priors else None,
+        }
+        with _bar(not as_json, "batch") as progress:
+            df, stats = run_batch(
+                data, at=at, targets=targets or [], prob=prob_, fit_kwargs=kw, jobs=jobs, progress=progress
+            )
+        atomic_write(output, lambda tmp: df.to_csv(tmp, index=False))
+        stats["output"] = str(output)
+        if as_json:
+            _emit_json(stats)
+        else:
+            typer.echo(
+                f"wrote {output}: {stats['curves']} curves ({stats['failed']} failed) in "
+                f"{stats['seconds']:.1f} s, {stats['curves_per_minute']:.1f} curves/min"
+            )
 
     _run(body)
 

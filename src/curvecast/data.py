@@ -12,10 +12,37 @@ import numpy as np
 
 from curvecast.errors import CurvecastError
 
-X_NAMES = ("n", "n_train", "train_size", "size", "images", "samples", "examples", "tokens",
-           "num_samples", "n_samples", "dataset_size", "data_size", "x")
-Y_NAMES = ("metric", "score", "value", "map", "mAP", "accuracy", "acc", "loss", "error",
-           "mae", "rmse", "f1", "auc", "y")
+X_NAMES = (
+    "n",
+    "n_train",
+    "train_size",
+    "size",
+    "images",
+    "samples",
+    "examples",
+    "tokens",
+    "num_samples",
+    "n_samples",
+    "dataset_size",
+    "data_size",
+    "x",
+)
+Y_NAMES = (
+    "metric",
+    "score",
+    "value",
+    "map",
+    "mAP",
+    "accuracy",
+    "acc",
+    "loss",
+    "error",
+    "mae",
+    "rmse",
+    "f1",
+    "auc",
+    "y",
+)
 
 
 @dataclass(frozen=True)
@@ -44,8 +71,16 @@ class CurveData:
     name: str = "curve"
     bounds_inferred: tuple[bool, bool] = field(default=(False, False), compare=False)
 
-    def __init__(self, n: Any, y: Any, *, increasing: bool = True, metric_min: float | None = None,
-                 metric_max: float | None = None, name: str = "curve") -> None:
+    def __init__(
+        self,
+        n: Any,
+        y: Any,
+        *,
+        increasing: bool = True,
+        metric_min: float | None = None,
+        metric_max: float | None = None,
+        name: str = "curve",
+    ) -> None:
         n_arr = _as_float(n, "n")
         y_arr = _as_float(y, "metric")
         if n_arr.shape != y_arr.shape or n_arr.ndim != 1:
@@ -138,20 +173,28 @@ class CurveData:
 
     def subset(self, max_n: float) -> CurveData:
         keep = self.n <= max_n
-        return CurveData(self.n[keep], self.y[keep], increasing=self.increasing,
-                         metric_min=self.metric_min, metric_max=self.metric_max, name=self.name)
+        return CurveData(
+            self.n[keep],
+            self.y[keep],
+            increasing=self.increasing,
+            metric_min=self.metric_min,
+            metric_max=self.metric_max,
+            name=self.name,
+        )
 
     def check_target(self, target: float) -> None:
         t = _as_float([target], "target")[0]
-        if self.metric_min is not None and t < self.metric_min or self.metric_max is not None and t > self.metric_max:
+        if (self.metric_min is not None and t < self.metric_min) or (
+            self.metric_max is not None and t > self.metric_max
+        ):
             raise CurvecastError(
                 f"target {t:g} lies outside the metric's bounds "
-                f"[{_fmt(self.metric_min)}, {_fmt(self.metric_max)}]; pick a reachable target"
+                f"[{_fmt(self.metric_min, '-inf')}, {_fmt(self.metric_max, 'inf')}]; pick a reachable target"
             )
 
 
-def _fmt(b: float | None) -> str:
-    return "-inf" if b is None else f"{b:g}"
+def _fmt(b: float | None, missing: str) -> str:
+    return missing if b is None else f"{b:g}"
 
 
 def _as_float(v: Any, what: str) -> np.ndarray:
@@ -179,11 +222,11 @@ def read_table(path: str | Path) -> Any:
     suffix = path.suffix.lower()
     try:
         if suffix in (".jsonl", ".ndjson", ".json"):
-            rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            rows = [json.loads(line) for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
             df = pd.DataFrame(rows)
         else:
             sep = "\t" if suffix in (".tsv", ".tab") else None
-            df = pd.read_csv(path, sep=sep, engine="python")
+            df = pd.read_csv(path, sep=sep, engine="python", encoding="utf-8-sig")
     except (ValueError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CurvecastError(
             f"cannot read {str(path)!r} as CSV, TSV or JSON lines ({type(e).__name__}: {str(e)[:80]})"
@@ -195,8 +238,7 @@ def read_table(path: str | Path) -> Any:
     return df
 
 
-def _pick(df: Any, given: str | None, names: tuple[str, ...], what: str, flag: str,
-          numeric_only: bool = True) -> str:
+def _pick(df: Any, given: str | None, names: tuple[str, ...], what: str, flag: str, numeric_only: bool = True) -> str:
     cols = [str(c) for c in df.columns]
     if given is not None:
         if given not in cols:
@@ -222,8 +264,9 @@ def _pick(df: Any, given: str | None, names: tuple[str, ...], what: str, flag: s
     return found[0]
 
 
-def curves_from_frame(df: Any, *, x: str | None = None, y: str | None = None,
-                      curve_col: str = "curve") -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def curves_from_frame(
+    df: Any, *, x: str | None = None, y: str | None = None, curve_col: str = "curve"
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Split a long table into ``{curve name: (n, y)}`` with validated numbers."""
     import pandas as pd
 
@@ -246,11 +289,15 @@ def curves_from_frame(df: Any, *, x: str | None = None, y: str | None = None,
     return out
 
 
-def load_curves(path: str | Path, *, x: str | None = None, y: str | None = None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def load_curves(
+    path: str | Path, *, x: str | None = None, y: str | None = None
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     return curves_from_frame(read_table(path), x=x, y=y)
 
 
-def select_curve(curves: dict[str, tuple[np.ndarray, np.ndarray]], name: str | None) -> tuple[str, tuple[np.ndarray, np.ndarray]]:
+def select_curve(
+    curves: dict[str, tuple[np.ndarray, np.ndarray]], name: str | None
+) -> tuple[str, tuple[np.ndarray, np.ndarray]]:
     if name is None:
         if len(curves) > 1:
             names = list(curves)

@@ -29,7 +29,7 @@ def default_engine() -> str:
 
 
 def _key(family: type[Family], priors: dict[str, Prior], engine: str) -> tuple[Any, ...]:
-    return (engine, family.name, tuple(sorted((k, p.describe()) for k, p in priors.items())))
+    return (engine, family.name, tuple(sorted((k, p.dist, repr(sorted(p.params.items()))) for k, p in priors.items())))
 
 
 def sample(
@@ -47,7 +47,7 @@ def sample(
 ) -> Any:
     """Run NUTS; returns ArviZ InferenceData with posterior and sample_stats."""
     engine = engine or default_engine()
-    cores = cores or min(chains, os.cpu_count() or 1)
+    cores = cores or (1 if os.environ.get("CURVECAST_WORKER") else min(chains, os.cpu_count() or 1))
     values = data_values(family, data)
     key = _key(family, priors, engine)
     with warnings.catch_warnings():

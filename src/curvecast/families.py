@@ -97,8 +97,7 @@ class Family:
             raise TypeError(f"family {cls.name!r} is registered twice")
         if set(cls.params) != set(cls.priors):
             raise TypeError(
-                f"family {cls.name!r}: parameters {sorted(cls.params)} do not match "
-                f"prior keys {sorted(cls.priors)}"
+                f"family {cls.name!r}: parameters {sorted(cls.params)} do not match prior keys {sorted(cls.priors)}"
             )
         REGISTRY[cls.name] = cls
 
@@ -123,7 +122,9 @@ def _bisect_inverse(fam: type[Family], y: Array, p: dict[str, Array], s: Scale) 
     y = np.asarray(y, float)
     shape = np.broadcast_shapes(y.shape, *(np.shape(v) for v in p.values()))
     y = np.broadcast_to(y, shape)
-    lo = np.full(shape, np.log(max(fam.n_min, 0.0) + 1e-9 * s.n_ref) if fam.n_min == 0 else np.log(fam.n_min * (1 + 1e-12)))
+    lo = np.full(
+        shape, np.log(max(fam.n_min, 0.0) + 1e-9 * s.n_ref) if fam.n_min == 0 else np.log(fam.n_min * (1 + 1e-12))
+    )
     hi = np.full(shape, np.log(s.n_ref) + 60.0)
     f_lo = s.sign * fam.mean(np.exp(lo), p, s)
     f_hi = s.sign * fam.mean(np.exp(hi), p, s)
@@ -174,7 +175,7 @@ class Saturating(Family, register=False):
         r0 = np.asarray(cls.ratio(np.asarray(1e-12), p, NUMPY_OPS), float)
         with np.errstate(invalid="ignore"):
             n = np.where(r <= 0, np.inf, np.where(r >= r0, 0.0, x * s.n_ref))
-        return np.asarray(np.nan_to_num(n, nan=np.inf), float)
+        return np.asarray(np.where(np.isnan(n), np.inf, n), float)
 
 
 class Pow3(Saturating):
@@ -398,7 +399,7 @@ class ILog2(Saturating):
             r = (c - y) / (c - p["y_ref"])
             n = np.expm1(np.log1p(s.n_ref) / r)
             n = np.where(r <= 0, np.inf, n)
-        return np.asarray(np.nan_to_num(n, nan=np.inf), float)
+        return np.asarray(np.where(np.isnan(n), np.inf, n), float)
 
 
 class BrokenPowerLaw(Saturating):
@@ -431,9 +432,7 @@ class BrokenPowerLaw(Saturating):
     @classmethod
     def ratio(cls, x, p, ops):
         def g(z):
-            return z ** (-p["alpha0"]) * (1.0 + (z / p["x_b"]) ** (1.0 / p["s"])) ** (
-                -p["alpha1"] * p["s"]
-            )
+            return z ** (-p["alpha0"]) * (1.0 + (z / p["x_b"]) ** (1.0 / p["s"])) ** (-p["alpha1"] * p["s"])
 
         return g(x) / g(1.0)
 
@@ -462,7 +461,7 @@ class _Sigmoid(Saturating, register=False):
             q = (y - s.worst) / (c - s.worst)  # fraction of the rise
             x = (k * q / (1.0 - q)) ** (1.0 / p["eta"])
             n = np.where(q >= 1, np.inf, np.where(q <= 0, 0.0, x * s.n_ref))
-        return np.asarray(np.nan_to_num(n, nan=np.inf), float)
+        return np.asarray(np.where(np.isnan(n), np.inf, n), float)
 
 
 class Hill3(_Sigmoid):
@@ -515,8 +514,8 @@ class Pareto(Family):
     @classmethod
     def inverse(cls, y, p, s):
         with np.errstate(divide="ignore", invalid="ignore"):
-            q = (s.best - y) / (s.best - s.worst)
-            n = np.where(q <= 0, np.inf, np.where(q >= 1, 0.0, q ** (-1.0 / p["alpha"])))
+            q = np.asarray((s.best - np.asarray(y, float)) / (s.best - s.worst), float)
+            n = np.where(q <= 0, np.inf, np.where(q >= 1, 0.0, np.abs(q) ** (-1.0 / np.asarray(p["alpha"], float))))
         return np.asarray(n, float)
 
 
@@ -549,7 +548,7 @@ class Unbounded(Family, register=False):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             gv = s.sign * (y - p["y_ref"]) / p["b"]
             n = cls.g_inverse(gv, p, s)
-        return np.asarray(np.nan_to_num(n, nan=0.0), float)
+        return np.asarray(np.where(np.isnan(n), 0.0, n), float)
 
 
 class Log(Unbounded):
@@ -622,6 +621,4 @@ def get_family(name: str) -> type[Family]:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise CurvecastError(
-            f"unknown family {name!r}; known families: {', '.join(REGISTRY)}"
-        ) from None
+        raise CurvecastError(f"unknown family {name!r}; known families: {', '.join(REGISTRY)}") from None

@@ -8,10 +8,15 @@ from typing import Any
 import numpy as np
 
 from curvecast.data import CurveData
+from curvecast.discrepancy import NONE as NO_DISCREPANCY
+from curvecast.discrepancy import Discrepancy
 from curvecast.errors import CurvecastError, DiagnosticsWarning
 from curvecast.families import Family, Scale, get_family
 from curvecast.forecast import Forecast
 from curvecast.priors import Prior, PriorSet
+
+#: the calibrated default discrepancy (see benchmarks/RESULTS.md)
+DEFAULT_DISCREPANCY = Discrepancy()
 
 #: thresholds a fit must meet to count as healthy
 RHAT_MAX = 1.01
@@ -28,7 +33,7 @@ def diagnose(idata: Any, var_names: list[str]) -> dict[str, Any]:
     ess_t = az.ess(post, method="tail")
     div = int(np.asarray(idata.sample_stats["diverging"]).sum())
     rhat_max = float(max(float(rhat[v].max()) for v in var_names))
-    out = {
+    out: dict[str, Any] = {
         "divergences": div,
         "rhat_max": rhat_max,
         "ess_bulk_min": float(min(float(ess_b[v].min()) for v in var_names)),
@@ -68,9 +73,17 @@ class CurveFit(Forecast):
     Use :func:`fit` to create one, :meth:`save` / :func:`curvecast.load` to persist.
     """
 
-    def __init__(self, family: type[Family], data: CurveData, priors: dict[str, Prior],
-                 params: dict[str, np.ndarray], diagnostics: dict[str, Any],
-                 settings: dict[str, Any], idata: Any = None, source: str | None = None) -> None:
+    def __init__(
+        self,
+        family: type[Family],
+        data: CurveData,
+        priors: dict[str, Prior],
+        params: dict[str, np.ndarray],
+        diagnostics: dict[str, Any],
+        settings: dict[str, Any],
+        idata: Any = None,
+        source: str | None = None,
+    ) -> None:
         self.family = family
         self.data = data
         self.priors = priors
@@ -106,18 +119,74 @@ class CurveFit(Forecast):
     def _theta(self, extra_dim: bool) -> dict[str, np.ndarray]:
         return {k: (v[:, None] if extra_dim else v) for k, v in self.params_.items()}
 
-    def latent(self, n: Any) -> np.ndarray:
-        n = np.atleast_1d(np.asarray(n, float))
+    @property
+    def discrepancy(self) -> Discrepancy:
+        return Discrepancy.from_dict(self.settings.get("discrepancy"))
+
+    def _curve(self, n: np.ndarray, theta: dict[str, np.ndarray]) -> np.ndarray:
         with np.errstate(all="ignore"):
-            out = self.family.mean(n[None, :], self._theta(True), self.scale)
-        return np.asarray(np.broadcast_to(out, (self.n_draws, n.size)), float)
+            return np.asarray(self.family.mean(n, theta, self.scale), float)
+
+    def _room(self) -> np.ndarray:
+        """D: room to the metric's bound at n_ref per draw (observed spread if unbounded)."""
+        best = self.data.best_bound
+        spread = self.data.symbols()["y_spread"]
+        if best is None:
+            return np.full(self.n_draws, spread)
+        room = np.abs(best - self._curve(np.asarray(self.data.n_ref), self._theta(False)))
+        w = self.discrepancy.w_room
+        return np.asarray(room**w * spread ** (1.0 - w))
+
+    def _shift(self, n: np.ndarray) -> np.ndarray:
+        """Model-discrepancy shift for sizes ``n``: (draws, len(n)), zero up to n_ref."""
+        disc = self.discrepancy
+        if disc.kappa == 0 or "disc_z" not in self.params_:
+            return np.zeros((self.n_draws, n.size))
+        scale = disc.kappa * self.params_["disc_z"] * self._room()
+        return scale[:, None] * disc.h(n, self.data.n_ref)[None, :]
+
+    def _clip(self, v: np.ndarray) -> np.ndarray:
+        lo, hi = self.data.metric_min, self.data.metric_max
+        return np.clip(v, -np.inf if lo is None else lo, np.inf if hi is None else hi)
+
+    def latent(self, n: Any) -> np.ndarray:
+        """Draws of the true curve at ``n``: the family's curve plus model discrepancy."""
+        n = np.atleast_1d(np.asarray(n, float))
+        base = np.broadcast_to(self._curve(n[None, :], self._theta(True)), (self.n_draws, n.size))
+        return self._clip(base + self._shift(n))
 
     def sigma_draws(self) -> np.ndarray:
         return self.params_["sigma"]
 
     def n_star(self, target: float) -> np.ndarray:
+        """First n at which the curve (with discrepancy) reaches ``target``; inf if never."""
         with np.errstate(all="ignore"):
-            return np.asarray(self.family.inverse(float(target), self._theta(False), self.scale), float)
+            ns = np.asarray(self.family.inverse(float(target), self._theta(False), self.scale), float)
+        if self.discrepancy.kappa == 0 or "disc_z" not in self.params_:
+            return ns
+        todo = ~(ns <= self.data.n_ref)  # the shift is zero up to n_ref
+        if not todo.any():
+            return ns
+        s = self.data.sign
+        grid = self.data.n_ref * np.exp(np.linspace(0.0, 40.0, 801))
+        good = s * (self.latent(grid)[todo] - target) >= 0
+        first = np.argmax(good, axis=1)
+        found = good.any(axis=1)
+        lo = np.log(grid[np.maximum(first - 1, 0)])
+        hi = np.log(grid[first])
+        theta = {k: v[todo] for k, v in self.params_.items()}
+        scale = self.discrepancy.kappa * theta["disc_z"] * self._room()[todo]
+        for _ in range(30):  # bisection inside the bracketing grid cell, one n per draw
+            mid = 0.5 * (lo + hi)
+            curve = self._clip(
+                self._curve(np.exp(mid), theta) + scale * self.discrepancy.h(np.exp(mid), self.data.n_ref)
+            )
+            reached = s * (curve - target) >= 0
+            hi = np.where(reached, mid, hi)
+            lo = np.where(reached, lo, mid)
+        out = ns.copy()
+        out[todo] = np.where(found, np.exp(hi), np.inf)
+        return out
 
     def asymptote(self) -> np.ndarray | None:
         a = self.family.asymptote(self._theta(False), self.scale)
@@ -141,8 +210,10 @@ class CurveFit(Forecast):
 
     def __repr__(self) -> str:
         d = self.diagnostics
-        return (f"CurveFit(family={self.family.name!r}, curve={self.data.name!r}, n_points={self.data.n.size}, "
-                f"draws={self.n_draws}, divergences={d.get('divergences')}, rhat_max={d.get('rhat_max', float('nan')):.3f})")
+        return (
+            f"CurveFit(family={self.family.name!r}, curve={self.data.name!r}, n_points={self.data.n.size}, "
+            f"draws={self.n_draws}, divergences={d.get('divergences')}, rhat_max={d.get('rhat_max', float('nan')):.3f})"
+        )
 
 
 def fit(
@@ -162,6 +233,7 @@ def fit(
     target_accept: float = 0.95,
     engine: str | None = None,
     name: str = "curve",
+    discrepancy: Discrepancy | bool = True,
 ) -> Any:
     """Fit a learning curve with NUTS.
 
@@ -178,6 +250,9 @@ def fit(
         Per-family, per-parameter overrides: ``{"pow3": {"alpha": Prior(...)}}``.
     seed : int
         Seeds NUTS; the same seed gives the same numbers.
+    discrepancy : Discrepancy or bool
+        Model discrepancy beyond the data (see ``curvecast.discrepancy``);
+        True uses the calibrated default, False switches it off.
 
     Returns
     -------
@@ -197,7 +272,9 @@ def fit(
     elif priors:
         from curvecast.priors import parse_prior_table
 
-        table = {f: {p: (v.to_dict() if isinstance(v, Prior) else v) for p, v in ps.items()} for f, ps in priors.items()}
+        table = {
+            f: {p: (v.to_dict() if isinstance(v, Prior) else v) for p, v in ps.items()} for f, ps in priors.items()
+        }
         priors = parse_prior_table(table, known_parameters())
     for label, v, lo in (("draws", draws, 10), ("tune", tune, 0), ("chains", chains, 1)):
         if int(v) < lo:
@@ -207,19 +284,47 @@ def fit(
     if family == "auto":
         from curvecast.averaging import fit_auto
 
-        return fit_auto(data, priors=priors, draws=draws, tune=tune, chains=chains, seed=seed,
-                        target_accept=target_accept, engine=engine)
+        return fit_auto(
+            data,
+            priors=priors,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            target_accept=target_accept,
+            engine=engine,
+            discrepancy=discrepancy,
+        )
     fam = get_family(family)
     check_family_fits(fam, data)
     merged = merged_priors(fam, priors)
     eng_name = engine or eng.default_engine()
-    idata = eng.sample(fam, data, merged, draws=int(draws), tune=int(tune), chains=int(chains), seed=int(seed),
-                       target_accept=float(target_accept), engine=eng_name)
+    idata = eng.sample(
+        fam,
+        data,
+        merged,
+        draws=int(draws),
+        tune=int(tune),
+        chains=int(chains),
+        seed=int(seed),
+        target_accept=float(target_accept),
+        engine=eng_name,
+    )
     free = [*fam.params, "sigma"]
     diag = diagnose(idata, free)
     params = {k: np.asarray(idata.posterior[k]).reshape(-1) for k in free}
-    settings = {"draws": int(draws), "tune": int(tune), "chains": int(chains), "seed": int(seed),
-                "target_accept": float(target_accept), "engine": eng_name}
+    disc = DEFAULT_DISCREPANCY if discrepancy is True else (discrepancy or NO_DISCREPANCY)
+    if disc.kappa > 0:
+        params["disc_z"] = disc.draw(params["sigma"].size, int(seed))
+    settings = {
+        "draws": int(draws),
+        "tune": int(tune),
+        "chains": int(chains),
+        "seed": int(seed),
+        "target_accept": float(target_accept),
+        "engine": eng_name,
+        "discrepancy": disc.to_dict(),
+    }
     result = CurveFit(fam, data, merged, params, diag, settings, idata=idata)
     warn_if_unhealthy(diag, f"{fam.name} fit of {data.name!r}")
     return result

@@ -58,8 +58,9 @@ class Forecast:
         lo, hi = self.data.metric_min, self.data.metric_max
         return np.clip(out, -np.inf if lo is None else lo, np.inf if hi is None else hi)
 
-    def bands(self, n: Any, quantiles: tuple[float, ...] = DEFAULT_QUANTILES,
-              measured: bool = False, seed: int = 0) -> Any:
+    def bands(
+        self, n: Any, quantiles: tuple[float, ...] = DEFAULT_QUANTILES, measured: bool = False, seed: int = 0
+    ) -> Any:
         """Quantiles of the curve (or of a new measurement) at each ``n`` as a DataFrame."""
         import pandas as pd
 
@@ -80,10 +81,16 @@ class Forecast:
         lo, hi = (1 - interval) / 2, 1 - (1 - interval) / 2
         lat = np.quantile(self.latent(n), [lo, 0.5, hi], axis=0)
         mea = np.quantile(self.measured(n, seed), [lo, hi], axis=0)
-        return pd.DataFrame({
-            "n": n, "median": lat[1], "lower": lat[0], "upper": lat[2],
-            "measured_lower": mea[0], "measured_upper": mea[1],
-        })
+        return pd.DataFrame(
+            {
+                "n": n,
+                "median": lat[1],
+                "lower": lat[0],
+                "upper": lat[2],
+                "measured_lower": mea[0],
+                "measured_upper": mea[1],
+            }
+        )
 
     def prob(self, target: float, at: Any, measured: bool = False, seed: int = 0) -> np.ndarray:
         """P(metric >= target at n) (``<=`` for decreasing metrics), one per ``at``."""
@@ -106,14 +113,15 @@ class Forecast:
         _check_prob(interval, "interval")
         ns = self.n_star(target)
         ns = np.where(np.isnan(ns), np.inf, ns)
-        lo, hi = np.quantile(ns, [(1 - interval) / 2, 1 - (1 - interval) / 2])
+        # inverted-CDF quantiles: the smallest n with P(n* <= n) >= q; inf-safe
+        lo, hi = np.quantile(ns, [(1 - interval) / 2, 1 - (1 - interval) / 2], method="inverted_cdf")
         return {
             "target": float(target),
             "prob": prob,
-            "n_needed": float(np.quantile(ns, prob)),
+            "n_needed": float(np.quantile(ns, prob, method="inverted_cdf")),
             "interval": [float(lo), float(hi)],
             "interval_level": interval,
-            "n_median": float(np.quantile(ns, 0.5)),
+            "n_median": float(np.quantile(ns, 0.5, method="inverted_cdf")),
             "p_never": float(np.mean(np.isinf(ns))),
             "p_reached_now": float(np.mean(ns <= self.data.n_ref)),
             "n_current": self.data.n_ref,
@@ -130,8 +138,12 @@ class Forecast:
         d = self.data.sign * (lat[:, 1] - lat[:, 0])
         lo, hi = np.quantile(d, [(1 - interval) / 2, 1 - (1 - interval) / 2])
         return {
-            "from_n": n0, "to_n": n0 + step, "step": float(step),
-            "mean": float(d.mean()), "median": float(np.median(d)),
-            "interval": [float(lo), float(hi)], "interval_level": interval,
+            "from_n": n0,
+            "to_n": n0 + step,
+            "step": float(step),
+            "mean": float(d.mean()),
+            "median": float(np.median(d)),
+            "interval": [float(lo), float(hi)],
+            "interval_level": interval,
             "per_1000": float(d.mean() / step * 1000),
         }

@@ -68,8 +68,12 @@ def data_values(family: type[Family], data: CurveData) -> dict[str, Any]:
         "y_obs": data.y,
         "n_ref": np.float64(data.n_ref),
         "sign": np.float64(data.sign),
-        "best": np.float64(data.best_bound if data.best_bound is not None else sym["metric_max" if data.increasing else "metric_min"]),
-        "worst": np.float64(data.worst_bound if data.worst_bound is not None else sym["metric_min" if data.increasing else "metric_max"]),
+        "best": np.float64(
+            data.best_bound if data.best_bound is not None else sym["metric_max" if data.increasing else "metric_min"]
+        ),
+        "worst": np.float64(
+            data.worst_bound if data.worst_bound is not None else sym["metric_min" if data.increasing else "metric_max"]
+        ),
         **{f"sym_{k}": np.float64(v) for k, v in sym.items()},
     }
 

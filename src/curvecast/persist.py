@@ -38,13 +38,23 @@ def atomic_write(path: str | Path, write: Any) -> None:
 
 
 def _data_meta(d: CurveData) -> dict[str, Any]:
-    return {"n": d.n.tolist(), "y": d.y.tolist(), "increasing": d.increasing,
-            "metric_min": d.metric_min, "metric_max": d.metric_max, "name": d.name}
+    return {
+        "n": d.n.tolist(),
+        "y": d.y.tolist(),
+        "increasing": d.increasing,
+        "metric_min": d.metric_min,
+        "metric_max": d.metric_max,
+        "name": d.name,
+    }
 
 
 def _fit_meta(f: Any) -> dict[str, Any]:
-    return {"family": f.family.name, "priors": {k: p.to_dict() for k, p in f.priors.items()},
-            "settings": f.settings, "diagnostics": f.diagnostics}
+    return {
+        "family": f.family.name,
+        "priors": {k: p.to_dict() for k, p in f.priors.items()},
+        "settings": f.settings,
+        "diagnostics": f.diagnostics,
+    }
 
 
 def save_fit(fit: Any, path: str | Path) -> None:
@@ -96,7 +106,7 @@ def load_fit(path: str | Path) -> Any:
         with xr.open_dataset(path, group="posterior", engine="h5netcdf") as ds:
             ds.load()
             meta = json.loads(ds.attrs["curvecast"])
-            arrays = {k: np.asarray(ds[k].values).reshape(-1) for k in ds.data_vars}
+            arrays = {str(k): np.asarray(ds[k].values).reshape(-1) for k in ds.data_vars}
     except (OSError, KeyError, ValueError, TypeError) as e:
         raise CurvecastError(
             f"{str(path)!r} is not a curvecast fit (corrupt or foreign netCDF: {type(e).__name__}); "
@@ -105,15 +115,30 @@ def load_fit(path: str | Path) -> Any:
     if meta.get("format") != FORMAT:
         raise CurvecastError(f"{str(path)!r} uses fit format {meta.get('format')}; this curvecast reads {FORMAT}")
     d = meta["data"]
-    data = CurveData(d["n"], d["y"], increasing=d["increasing"], metric_min=d["metric_min"],
-                     metric_max=d["metric_max"], name=d["name"])
+    data = CurveData(
+        d["n"],
+        d["y"],
+        increasing=d["increasing"],
+        metric_min=d["metric_min"],
+        metric_max=d["metric_max"],
+        name=d["name"],
+    )
     comps = []
     for i, cm in enumerate(meta["components"]):
         fam = get_family(cm["family"])
         params = {k.split("__", 1)[1]: v for k, v in arrays.items() if k.startswith(f"c{i}__")}
         priors = {k: Prior.from_dict(v) for k, v in cm["priors"].items()}
-        comps.append(CurveFit(fam, data, priors, params, cm["diagnostics"], cm["settings"],
-                              source=str(path) if len(meta["components"]) == 1 else None))
+        comps.append(
+            CurveFit(
+                fam,
+                data,
+                priors,
+                params,
+                cm["diagnostics"],
+                cm["settings"],
+                source=str(path) if len(meta["components"]) == 1 else None,
+            )
+        )
     if len(comps) == 1:
         return comps[0]
     from curvecast.averaging import AveragedFit

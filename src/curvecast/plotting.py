@@ -18,8 +18,7 @@ def n_grid(forecast: Any, max_n: float | None = None, num: int = 120) -> np.ndar
     return np.geomspace(d.n.min() / 1.5, hi, num)
 
 
-def plot_fan(forecast: Any, ax: Any, target: float | None = None, max_n: float | None = None,
-             prob: float = 0.8) -> Any:
+def plot_fan(forecast: Any, ax: Any, target: float | None = None, max_n: float | None = None, prob: float = 0.8) -> Any:
     """Observed points, median curve, 50 % and 90 % bands on a log-x axis; target and n needed."""
     n = n_grid(forecast, max_n)
     q = np.quantile(forecast.latent(n), [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
@@ -34,8 +33,9 @@ def plot_fan(forecast: Any, ax: Any, target: float | None = None, max_n: float |
         ax.axhline(target, color="tab:red", ls="--", lw=1, label=f"target {target:g}")
         need = forecast.need(target, prob=prob)
         if np.isfinite(need["n_needed"]) and need["n_needed"] > 0:
-            ax.axvline(need["n_needed"], color="tab:red", lw=1, ls=":",
-                       label=f"n for P={prob:g}: {need['n_needed']:,.0f}")
+            ax.axvline(
+                need["n_needed"], color="tab:red", lw=1, ls=":", label=f"n for P={prob:g}: {need['n_needed']:,.0f}"
+            )
     ax.set_xscale("log")
     ax.set_xlabel("n (training set size)")
     ax.set_ylabel("metric")
@@ -48,8 +48,7 @@ def plot_reach(forecast: Any, ax: Any, target: float, max_n: float | None = None
     """P(reach target) against n."""
     n = n_grid(forecast, max_n)
     ax.plot(n, forecast.prob(target, n), color="tab:red", lw=2, label="curve (latent)")
-    ax.plot(n, forecast.prob(target, n, measured=True), color="tab:orange", lw=1, ls="--",
-            label="a new measurement")
+    ax.plot(n, forecast.prob(target, n, measured=True), color="tab:orange", lw=1, ls="--", label="a new measurement")
     ax.set_xscale("log")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("n (training set size)")
@@ -59,8 +58,9 @@ def plot_reach(forecast: Any, ax: Any, target: float, max_n: float | None = None
     return ax
 
 
-def plot_forecast(forecast: Any, path: str | Path, target: float | None = None,
-                  max_n: float | None = None, prob: float = 0.8) -> Path:
+def plot_forecast(
+    forecast: Any, path: str | Path, target: float | None = None, max_n: float | None = None, prob: float = 0.8
+) -> Path:
     """Write the fan chart (and the P(reach) panel when a target is given) to PNG or SVG."""
     import matplotlib
 

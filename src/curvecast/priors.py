@@ -76,9 +76,7 @@ class Prior:
     def problems(self) -> list[str]:
         """Every problem with this spec, as readable strings (empty when valid)."""
         if self.dist not in _DISTS:
-            return [
-                f"unknown distribution {self.dist!r} (known: {', '.join(DISTRIBUTIONS)})"
-            ]
+            return [f"unknown distribution {self.dist!r} (known: {', '.join(DISTRIBUTIONS)})"]
         required, positive, _ = _DISTS[self.dist]
         out = []
         missing = [p for p in required if p not in self.params]
@@ -86,16 +84,12 @@ class Prior:
         if missing:
             out.append(f"{self.dist} needs parameter(s) {', '.join(missing)}")
         if extra:
-            out.append(
-                f"{self.dist} has no parameter(s) {', '.join(extra)} "
-                f"(it takes {', '.join(required)})"
-            )
+            out.append(f"{self.dist} has no parameter(s) {', '.join(extra)} (it takes {', '.join(required)})")
         for name, value in self.params.items():
             if isinstance(value, str):
                 if value not in SYMBOLS:
                     out.append(
-                        f"{self.dist}.{name} = {value!r} is not a number or a known data "
-                        f"symbol ({', '.join(SYMBOLS)})"
+                        f"{self.dist}.{name} = {value!r} is not a number or a known data symbol ({', '.join(SYMBOLS)})"
                     )
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 out.append(f"{self.dist}.{name} must be a number, got {value!r}")
@@ -178,12 +172,10 @@ def parse_prior_table(table: dict[str, Any], known: dict[str, dict[str, str]]) -
         for pname, spec in params.items():
             where = f"[{fam}].{pname}"
             if pname not in known[fam]:
-                problems.append(
-                    f"{where}: unknown parameter (known: {', '.join(known[fam])})"
-                )
+                problems.append(f"{where}: unknown parameter (known: {', '.join(known[fam])})")
                 continue
             if not isinstance(spec, dict) or "dist" not in spec:
-                problems.append(f"{where}: must be a table like {{ dist = \"LogNormal\", mu = 0, sigma = 1 }}")
+                problems.append(f'{where}: must be a table like {{ dist = "LogNormal", mu = 0, sigma = 1 }}')
                 continue
             p = Prior.__new__(Prior)
             object.__setattr__(p, "dist", spec["dist"])
@@ -218,8 +210,7 @@ def to_toml(priors: PriorSet, header: str = "") -> str:
         lines.append(f"\n[{fam}]")
         for pname, p in params.items():
             items = [f'dist = "{p.dist}"'] + [
-                f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {float(v)!r}"
-                for k, v in p.params.items()
+                f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {float(v)!r}" for k, v in p.params.items()
             ]
             lines.append(f"{pname} = {{ {', '.join(items)} }}")
     return "\n".join(lines).lstrip("\n") + "\n"

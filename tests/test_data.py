@@ -1,0 +1,528 @@
+"""CurveData validation, metric bounds, replicates, and file input."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from curvecast.data import (
+    CurveData,
+    bundled_seed_path,
+    curves_from_frame,
+    load_curves,
+    read_table,
+    select_curve,
+)
+from curvecast.errors import CurvecastError
+
+MAP_N = [1183, 2957, 5914, 11829]
+MAP_Y = [0.191, 0.262, 0.323, 0.376]
+PARTIN = Path("/work/shared/benchmarks/partin_drug_response_mae_dev.csv")
+
+
+# ---------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------
+class TestValidation:
+    def test_error_type(self):
+        assert issubclass(CurvecastError, ValueError)
+
+    @pytest.mark.parametrize(
+        ("n", "y", "match"),
+        [
+            ([1, 2, 3], [0.1, math.nan, 0.3], "metric contains NaN or inf"),
+            ([1, 2, 3], [0.1, math.inf, 0.3], "metric contains NaN or inf"),
+            ([1, math.nan, 3], [0.1, 0.2, 0.3], "n contains NaN or inf"),
+            ([1, 2, math.inf], [0.1, 0.2, 0.3], "n contains NaN or inf"),
+            ([1, 2, 3], [0.1, "high", 0.3], "metric must be numeric"),
+            (["one", 2, 3], [0.1, 0.2, 0.3], "n must be numeric"),
+            ([1, 2, 3], [0.1, None, 0.3], "metric contains NaN or inf"),
+            ([0, 2, 3, 4], [0.0, 0.2, 0.3, 0.4], r"n must be > 0 \(found 0\); drop rows"),
+            ([1, -2, 3, 4], [0.1, 0.2, 0.3, 0.4], r"n must be > 0 \(found -2\)"),
+            (
+                [1, 1, 2, 2],
+                [0.1, 0.2, 0.3, 0.4],
+                "need at least 3 distinct n to fit a curve, got 2",
+            ),
+            ([5, 5, 5], [0.1, 0.2, 0.3], "need at least 3 distinct n .* got 1"),
+            ([1, 2, 3], [0.1, 0.2], "n and metric must be 1-d and the same length"),
+            ([[1, 2, 3]], [[0.1, 0.2, 0.3]], "must be 1-d"),
+        ],
+    )
+    def test_bad_rows(self, n, y, match):
+        with pytest.raises(CurvecastError, match=match):
+            CurveData(n, y)
+
+    @pytest.mark.parametrize(
+        ("y", "kw", "match"),
+        [
+            (
+                [0.1, 0.2, 1.3],
+                {"metric_max": 1.0},
+                r"metric value 1\.3 is above the metric's upper bound 1; .*--metric-max",
+            ),
+            (
+                [0.1, 0.2, 0.3],
+                {"metric_min": 0.2},
+                r"metric value 0\.1 is below the metric's lower bound 0\.2; .*--metric-min",
+            ),
+            ([0.1, 0.2, 0.3], {"metric_min": 0.0, "metric_max": 0.25}, "above the metric's upper"),
+            ([-0.1, 0.2, 0.3], {"metric_min": 0.0, "metric_max": 1.0}, "below the metric's lower"),
+        ],
+    )
+    def test_values_outside_declared_bounds(self, y, kw, match):
+        with pytest.raises(CurvecastError, match=match):
+            CurveData([1, 2, 3], y, **kw)
+
+    @pytest.mark.parametrize(("lo", "hi"), [(1.0, 0.0), (0.5, 0.5)])
+    def test_min_not_below_max(self, lo, hi):
+        with pytest.raises(CurvecastError, match=r"metric_min \(.*\) must be below metric_max"):
+            CurveData([1, 2, 3], [0.5, 0.5, 0.5], metric_min=lo, metric_max=hi)
+
+    @pytest.mark.parametrize("kw", [{"metric_max": math.inf}, {"metric_min": -math.inf}, {"metric_min": math.nan}])
+    def test_non_finite_bounds(self, kw):
+        with pytest.raises(CurvecastError, match="must be finite"):
+            CurveData([1, 2, 3], [0.1, 0.2, 0.3], **kw)
+
+    def test_rows_sorted_by_n_and_kept(self):
+        d = CurveData([300, 100, 200, 100], [0.3, 0.1, 0.2, 0.15], name="c")
+        np.testing.assert_array_equal(d.n, [100, 100, 200, 300])
+        np.testing.assert_array_equal(d.y, [0.1, 0.15, 0.2, 0.3])
+        assert d.n_ref == 300.0
+        assert d.name == "c"
+
+    def test_frozen(self):
+        d = CurveData(MAP_N, MAP_Y)
+        with pytest.raises(AttributeError):
+            d.increasing = False  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------
+# metric direction and bounds
+# ---------------------------------------------------------------------------
+class TestBounds:
+    def test_increasing_in_unit_interval(self):
+        d = CurveData(MAP_N, MAP_Y)
+        assert (d.metric_min, d.metric_max) == (0.0, 1.0)
+        assert d.bounds_inferred == (True, True)
+        assert (d.best_bound, d.worst_bound, d.sign) == (1.0, 0.0, 1.0)
+
+    def test_increasing_outside_unit_interval(self):
+        d = CurveData([1, 2, 3], [10.0, 20.0, 30.0])  # percentages
+        assert (d.metric_min, d.metric_max) == (None, None)
+        assert d.bounds_inferred == (False, False)
+        assert d.best_bound is None and d.worst_bound is None
+
+    def test_increasing_with_negative_values(self):
+        d = CurveData([1, 2, 3], [-0.1, 0.2, 0.3])
+        assert (d.metric_min, d.metric_max) == (None, None)
+
+    def test_decreasing_non_negative(self):
+        d = CurveData([1, 2, 3], [0.5, 0.3, 0.2], increasing=False)
+        assert (d.metric_min, d.metric_max) == (0.0, None)
+        assert d.bounds_inferred == (True, False)
+        assert (d.best_bound, d.worst_bound, d.sign) == (0.0, None, -1.0)
+
+    def test_decreasing_loss_above_one(self):
+        d = CurveData([1, 2, 3], [2.5, 1.3, 0.9], increasing=False)
+        assert (d.metric_min, d.metric_max) == (0.0, None)
+
+    def test_decreasing_with_negative_values(self):
+        d = CurveData([1, 2, 3], [0.5, 0.0, -0.2], increasing=False)
+        assert (d.metric_min, d.metric_max) == (None, None)
+        assert d.bounds_inferred == (False, False)
+
+    def test_explicit_bounds_are_kept_and_not_inferred(self):
+        d = CurveData([1, 2, 3], [10.0, 20.0, 30.0], metric_min=0, metric_max=100)
+        assert (d.metric_min, d.metric_max) == (0.0, 100.0)
+        assert isinstance(d.metric_min, float)
+        assert d.bounds_inferred == (False, False)
+
+    def test_one_explicit_bound_does_not_infer_the_other(self):
+        d = CurveData([1, 2, 3], [0.1, 0.2, 0.3], metric_max=1.0)
+        assert (d.metric_min, d.metric_max) == (None, 1.0)
+
+    def test_symbols(self):
+        d = CurveData(MAP_N, MAP_Y)
+        sym = d.symbols()
+        assert sym["y_last"] == 0.376
+        assert sym["y_best"] == 0.376
+        assert sym["y_spread"] == pytest.approx(0.376 - 0.191)
+        assert (sym["metric_min"], sym["metric_max"]) == (0.0, 1.0)
+        assert sym["log_noise_scale"] == pytest.approx(math.log(0.02 * (0.376 - 0.191)))
+
+    def test_symbols_unbounded_stand_ins(self):
+        d = CurveData([1, 2, 3], [10.0, 20.0, 30.0])
+        sym = d.symbols()
+        assert sym["metric_min"] == 10.0 - 100 * 20.0
+        assert sym["metric_max"] == 30.0 + 100 * 20.0
+
+    def test_symbols_decreasing(self):
+        d = CurveData([1, 2, 3], [0.5, 0.3, 0.2], increasing=False)
+        sym = d.symbols()
+        assert sym["y_best"] == 0.2
+        assert sym["metric_min"] == 0.0
+        assert sym["metric_max"] == pytest.approx(0.5 + 100 * 0.3)
+
+    def test_check_target(self):
+        d = CurveData(MAP_N, MAP_Y)
+        for ok in (0.0, 0.5, 1.0):
+            d.check_target(ok)
+        for bad in (1.2, -0.1):
+            with pytest.raises(CurvecastError, match=r"target .* lies outside the metric's bounds \[0, 1\]"):
+                d.check_target(bad)
+        with pytest.raises(CurvecastError, match="NaN or inf"):
+            d.check_target(math.nan)
+
+    def test_check_target_one_sided(self):
+        d = CurveData([1, 2, 3], [0.5, 0.3, 0.2], increasing=False)
+        d.check_target(0.01)
+        d.check_target(50.0)  # no ceiling
+        with pytest.raises(CurvecastError, match=r"target -0\.01 lies outside the metric's bounds"):
+            d.check_target(-0.01)
+
+    def test_check_target_message_shows_missing_upper_bound_as_inf(self):
+        d = CurveData([1, 2, 3], [0.5, 0.3, 0.2], increasing=False)
+        with pytest.raises(CurvecastError, match=r"bounds \[0, inf\]"):
+            d.check_target(-0.01)
+
+    def test_subset(self):
+        d = CurveData(MAP_N, MAP_Y, metric_min=0.0, metric_max=1.0, name="coco")
+        s = d.subset(6000)
+        np.testing.assert_array_equal(s.n, MAP_N[:3])
+        assert (s.metric_min, s.metric_max, s.name) == (0.0, 1.0, "coco")
+        with pytest.raises(CurvecastError, match="at least 3 distinct n"):
+            d.subset(3000)
+
+
+# ---------------------------------------------------------------------------
+# replicates
+# ---------------------------------------------------------------------------
+class TestReplicates:
+    N = (1, 1, 2, 2, 3, 3)
+    Y = (0.1, 0.2, 0.3, 0.5, 0.6, 0.6)
+
+    def test_replicates_are_kept(self):
+        d = CurveData(self.N, self.Y)
+        assert d.has_replicates
+        assert d.n.size == 6
+        np.testing.assert_array_equal(d.y, self.Y)
+        assert d.symbols()["y_last"] == 0.6
+
+    def test_noise_scale_is_pooled_replicate_sd(self):
+        d = CurveData(self.N, self.Y)
+        # groups: (0.1, 0.2) ss = 0.005; (0.3, 0.5) ss = 0.02; (0.6, 0.6) ss = 0; dof = 3
+        assert d.noise_scale() == pytest.approx(math.sqrt(0.025 / 3), rel=1e-12)
+        assert d.symbols()["log_noise_scale"] == pytest.approx(math.log(math.sqrt(0.025 / 3)))
+
+    def test_noise_scale_uneven_groups(self):
+        d = CurveData([1, 1, 1, 2, 3, 3], [0.1, 0.2, 0.3, 0.4, 0.6, 0.7])
+        ss = 0.02 + 0.005  # (0.1, 0.2, 0.3) around 0.2; (0.6, 0.7) around 0.65
+        assert d.noise_scale() == pytest.approx(math.sqrt(ss / 3), rel=1e-12)
+
+    def test_y_last_averages_replicates_at_n_ref(self):
+        d = CurveData([1, 2, 3, 3], [0.1, 0.2, 0.3, 0.4])
+        assert d.symbols()["y_last"] == pytest.approx(0.35)
+
+    def test_noise_scale_without_replicates(self):
+        d = CurveData(MAP_N, MAP_Y)
+        assert not d.has_replicates
+        assert d.noise_scale() == pytest.approx(0.02 * (0.376 - 0.191))
+
+    def test_identical_replicates_fall_back_to_floor(self):
+        d = CurveData([1, 1, 2, 3], [0.1, 0.1, 0.2, 0.5])
+        assert d.noise_scale() == pytest.approx(0.02 * 0.4)
+
+
+# ---------------------------------------------------------------------------
+# files
+# ---------------------------------------------------------------------------
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+CSV = "n,metric\n1000,0.25\n2000,0.30\n4000,0.35\n"
+
+
+class TestReadTable:
+    def test_csv(self, tmp_path):
+        path = _write(tmp_path / "c.csv", CSV)
+        curves = curves_from_frame(read_table(path))
+        assert list(curves) == ["curve"]
+        n, y = curves["curve"]
+        np.testing.assert_array_equal(n, [1000, 2000, 4000])
+        np.testing.assert_array_equal(y, [0.25, 0.30, 0.35])
+        assert n.dtype == np.float64 and y.dtype == np.float64
+
+    def test_tsv(self, tmp_path):
+        path = _write(tmp_path / "c.tsv", "images\tmAP\n100\t0.1\n200\t0.2\n400\t0.3\n")
+        n, y = load_curves(path)["curve"]
+        np.testing.assert_array_equal(n, [100, 200, 400])
+        np.testing.assert_array_equal(y, [0.1, 0.2, 0.3])
+
+    @pytest.mark.parametrize("suffix", [".jsonl", ".ndjson", ".json"])
+    def test_json_lines(self, tmp_path, suffix):
+        rows = [
+            {"samples": 10, "accuracy": 0.5},
+            {"samples": 20, "accuracy": 0.6},
+            {"samples": 40, "accuracy": 0.7},
+        ]
+        text = "\n".join(json.dumps(r) for r in rows) + "\n\n"
+        path = _write(tmp_path / f"c{suffix}", text)
+        n, y = load_curves(path)["curve"]
+        np.testing.assert_array_equal(n, [10, 20, 40])
+        np.testing.assert_array_equal(y, [0.5, 0.6, 0.7])
+
+    def test_bad_json_lines(self, tmp_path):
+        path = _write(tmp_path / "c.jsonl", '{"n": 1, "metric": 0.2}\n{bad json\n')
+        with pytest.raises(
+            CurvecastError,
+            match=r"cannot read .* as CSV, TSV or JSON lines "
+            r"\(JSONDecodeError",
+        ):
+            read_table(path)
+
+    def test_missing_file(self, tmp_path):
+        with pytest.raises(CurvecastError, match=r"file '.*nope\.csv' not found"):
+            read_table(tmp_path / "nope.csv")
+
+    def test_directory(self, tmp_path):
+        with pytest.raises(CurvecastError, match="is a directory"):
+            read_table(tmp_path)
+
+    def test_empty_file(self, tmp_path):
+        with pytest.raises(CurvecastError, match="cannot parse"):
+            read_table(_write(tmp_path / "e.csv", ""))
+
+    def test_header_only(self, tmp_path):
+        with pytest.raises(CurvecastError, match="holds no table"):
+            read_table(_write(tmp_path / "h.csv", "n,metric\n"))
+
+    @pytest.mark.parametrize(
+        ("suffix", "text"),
+        [
+            pytest.param(
+                ".csv",
+                CSV,
+                id="csv",
+            ),
+            pytest.param(".tsv", CSV.replace(",", "\t"), id="tsv"),
+            pytest.param(
+                ".jsonl",
+                '{"n": 1000, "metric": 0.25}\n{"n": 2000, "metric": 0.3}\n{"n": 4000, "metric": 0.35}\n',
+                id="jsonl",
+            ),
+        ],
+    )
+    def test_utf8_bom(self, tmp_path, suffix, text):
+        path = tmp_path / f"bom{suffix}"
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+        n, _ = load_curves(path)["curve"]
+        np.testing.assert_array_equal(n, [1000, 2000, 4000])
+
+
+class TestColumns:
+    @pytest.mark.parametrize(
+        ("header", "x", "y"),
+        [
+            ("n,metric", "n", "metric"),
+            ("images,map", "images", "map"),
+            ("Images,mAP", "Images", "mAP"),
+            ("samples,accuracy", "samples", "accuracy"),
+            ("train_size,loss", "train_size", "loss"),
+            ("tokens,score", "tokens", "score"),
+        ],
+    )
+    def test_auto_detection(self, tmp_path, header, x, y):
+        path = _write(tmp_path / "c.csv", f"{header}\n10,0.1\n20,0.2\n40,0.3\n")
+        df = read_table(path)
+        assert list(df.columns) == [x, y]
+        n, v = curves_from_frame(df)["curve"]
+        np.testing.assert_array_equal(n, [10, 20, 40])
+        np.testing.assert_array_equal(v, [0.1, 0.2, 0.3])
+
+    def test_ambiguous_x(self, tmp_path):
+        path = _write(tmp_path / "c.csv", "n,size,metric\n1,1,0.1\n2,2,0.2\n3,3,0.3\n")
+        with pytest.raises(CurvecastError, match=r"ambiguous n \(x\) column: n, size; pick one with --x COLUMN"):
+            load_curves(path)
+
+    def test_ambiguous_y(self, tmp_path):
+        path = _write(tmp_path / "c.csv", "n,accuracy,loss\n1,0.1,2\n2,0.2,1\n3,0.3,0.5\n")
+        with pytest.raises(CurvecastError, match=r"ambiguous metric \(y\) column: accuracy, loss; .*--y COLUMN"):
+            load_curves(path)
+
+    def test_missing_x(self, tmp_path):
+        path = _write(tmp_path / "c.csv", "budget,metric\n1,0.1\n2,0.2\n3,0.3\n")
+        with pytest.raises(
+            CurvecastError,
+            match=r"no n \(x\) column found among budget, metric; "
+            r"name it one of n, .* or pass --x COLUMN",
+        ):
+            load_curves(path)
+
+    def test_missing_y(self, tmp_path):
+        path = _write(tmp_path / "c.csv", "n,quality\n1,0.1\n2,0.2\n3,0.3\n")
+        with pytest.raises(CurvecastError, match=r"no metric \(y\) column found .*--y COLUMN"):
+            load_curves(path)
+
+    def test_explicit_columns(self, tmp_path):
+        path = _write(tmp_path / "c.csv", "budget,quality,n\n1,0.1,9\n2,0.2,8\n3,0.3,7\n")
+        n, y = load_curves(path, x="budget", y="quality")["curve"]
+        np.testing.assert_array_equal(n, [1, 2, 3])
+        np.testing.assert_array_equal(y, [0.1, 0.2, 0.3])
+        # explicit columns also settle an ambiguity
+        path = _write(tmp_path / "d.csv", "n,size,metric\n1,10,0.1\n2,20,0.2\n3,30,0.3\n")
+        n, _ = load_curves(path, x="size")["curve"]
+        np.testing.assert_array_equal(n, [10, 20, 30])
+
+    def test_explicit_column_not_found(self, tmp_path):
+        path = _write(tmp_path / "c.csv", CSV)
+        with pytest.raises(CurvecastError, match=r"column 'budget' not found; columns are: n, metric"):
+            load_curves(path, x="budget")
+
+    def test_explicit_same_column_twice(self, tmp_path):
+        path = _write(tmp_path / "c.csv", CSV)
+        with pytest.raises(CurvecastError, match="--x and --y both point at column 'n'"):
+            load_curves(path, x="n", y="n")
+
+    @pytest.mark.parametrize("bad", ["", "abc"])
+    def test_non_numeric_cell(self, tmp_path, bad):
+        path = _write(tmp_path / "c.csv", f"n,metric\n1,0.1\n2,{bad}\n3,0.3\n")
+        with pytest.raises(
+            CurvecastError,
+            match=r"column 'metric' of curve 'curve' has a "
+            r"non-numeric or missing value",
+        ):
+            load_curves(path)
+
+
+MULTI = (
+    "curve,n,metric\n"
+    "coco,1,0.1\ncoco,2,0.2\ncoco,3,0.3\n"
+    "bdd,1,0.2\nbdd,2,0.3\nbdd,3,0.4\n"
+    "bdd_v2,1,0.25\nbdd_v2,2,0.35\nbdd_v2,3,0.45\n"
+)
+
+
+class TestMultiCurve:
+    def test_split_by_curve(self, tmp_path):
+        curves = load_curves(_write(tmp_path / "m.csv", MULTI))
+        assert list(curves) == ["coco", "bdd", "bdd_v2"]
+        np.testing.assert_array_equal(curves["bdd"][1], [0.2, 0.3, 0.4])
+
+    def test_select_without_name_lists_curves(self, tmp_path):
+        curves = load_curves(_write(tmp_path / "m.csv", MULTI))
+        with pytest.raises(
+            CurvecastError,
+            match=r"the file holds 3 curves; pick one with "
+            r"--curve NAME: coco, bdd, bdd_v2",
+        ):
+            select_curve(curves, None)
+
+    def test_select_by_name(self, tmp_path):
+        curves = load_curves(_write(tmp_path / "m.csv", MULTI))
+        name, (n, y) = select_curve(curves, "bdd")
+        assert name == "bdd"
+        np.testing.assert_array_equal(n, [1, 2, 3])
+        np.testing.assert_array_equal(y, [0.2, 0.3, 0.4])
+
+    def test_select_single_curve_without_name(self, tmp_path):
+        name, (n, _) = select_curve(load_curves(_write(tmp_path / "c.csv", CSV)), None)
+        assert name == "curve"
+        assert n.size == 3
+
+    def test_select_unknown_name_suggests(self, tmp_path):
+        curves = load_curves(_write(tmp_path / "m.csv", MULTI))
+        with pytest.raises(CurvecastError, match=r"no curve named 'BDD'.*Did you mean: bdd, bdd_v2"):
+            select_curve(curves, "BDD")
+        with pytest.raises(CurvecastError, match=r"no curve named 'x'.*Curves: coco, bdd, bdd_v2"):
+            select_curve(curves, "x")
+
+    def test_many_curves_are_truncated_in_the_message(self):
+        curves = {f"c{i}": (np.arange(1.0, 4.0), np.arange(3.0)) for i in range(12)}
+        with pytest.raises(CurvecastError, match=r"holds 12 curves.*c9, \.\.\. \(12 in all\)"):
+            select_curve(curves, None)
+
+
+DUP_HEADER = (
+    "curve,n,seed,metric,metric\n"
+    "gbdt.a,10,0,mean_absolute_error,0.134700\n"
+    "gbdt.a,10,1,mean_absolute_error,0.441561\n"
+    "gbdt.a,100,0,mean_absolute_error,0.120000\n"
+    "gbdt.a,100,1,mean_absolute_error,0.110000\n"
+    "gbdt.a,1000,0,mean_absolute_error,0.090000\n"
+    "gbdt.a,1000,1,mean_absolute_error,0.095000\n"
+    "gbdt.b,10,0,mean_absolute_error,0.300000\n"
+    "gbdt.b,100,0,mean_absolute_error,0.200000\n"
+    "gbdt.b,1000,0,mean_absolute_error,0.100000\n"
+)
+
+
+class TestDuplicatedHeader:
+    def test_numeric_metric_column_is_picked(self, tmp_path):
+        path = _write(tmp_path / "partin.csv", DUP_HEADER)
+        curves = load_curves(path)
+        assert list(curves) == ["gbdt.a", "gbdt.b"]
+        n, y = curves["gbdt.a"]
+        np.testing.assert_array_equal(n, [10, 10, 100, 100, 1000, 1000])
+        np.testing.assert_array_equal(y, [0.1347, 0.441561, 0.12, 0.11, 0.09, 0.095])
+        d = CurveData(n, y, increasing=False, name="gbdt.a")
+        assert d.has_replicates
+        assert (d.metric_min, d.metric_max) == (0.0, None)
+
+    def test_two_numeric_duplicates_are_ambiguous(self, tmp_path):
+        path = _write(tmp_path / "dup.csv", "n,metric,metric\n1,0.1,0.2\n2,0.2,0.3\n3,0.3,0.4\n")
+        with pytest.raises(CurvecastError, match=r"ambiguous metric \(y\) column: metric, metric\.1"):
+            load_curves(path)
+
+    @pytest.mark.skipif(not PARTIN.is_file(), reason="shared benchmark corpus not present")
+    def test_real_partin_file(self):
+        before = PARTIN.read_bytes()
+        curves = load_curves(PARTIN)
+        assert len(curves) == 2
+        for name, (n, y) in curves.items():
+            d = CurveData(n, y, increasing=False, name=name)
+            assert d.has_replicates
+            assert np.all((d.y > 0) & (d.y < 5))
+        assert PARTIN.read_bytes() == before
+
+
+class TestInputUntouched:
+    @pytest.mark.parametrize(
+        ("name", "text"),
+        [
+            ("c.csv", CSV),
+            ("c.tsv", CSV.replace(",", "\t")),
+            (
+                "c.jsonl",
+                '{"n": 1, "metric": 0.1}\n{"n": 2, "metric": 0.2}\n{"n": 3, "metric": 0.3}',
+            ),
+            ("partin.csv", DUP_HEADER),
+            ("crlf.csv", CSV.replace("\n", "\r\n")),
+        ],
+    )
+    def test_file_is_byte_identical_after_reading(self, tmp_path, name, text):
+        path = tmp_path / name
+        path.write_bytes(text.encode())
+        before = path.read_bytes()
+        mtime = path.stat().st_mtime_ns
+        curves = load_curves(path)
+        select_curve(curves, next(iter(curves)))
+        assert path.read_bytes() == before
+        assert path.stat().st_mtime_ns == mtime
+        assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+    def test_bundled_seed_file(self):
+        path = bundled_seed_path()
+        before = path.read_bytes()
+        curves = load_curves(path)
+        assert len(curves) == 4
+        for name, (n, y) in curves.items():
+            d = CurveData(n, y, name=name)
+            assert (d.metric_min, d.metric_max) == (0.0, 1.0)
+        assert path.read_bytes() == before

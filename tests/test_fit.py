@@ -1,0 +1,113 @@
+"""Real NUTS fits (small), reproducibility, persistence and library input errors."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import curvecast as cc
+from curvecast.errors import CurvecastError
+from tests.conftest import COCO_N, COCO_Y
+
+
+def test_small_real_fit_answers_the_questions(coco_fit):
+    p = coco_fit.prob(0.5, [100_000])[0]
+    assert 0.0 <= p <= 1.0
+    d = coco_fit.diagnostics
+    assert {"divergences", "rhat_max", "ess_bulk_min", "ess_tail_min", "ok"} <= set(d)
+    need = coco_fit.need(0.5, prob=0.8)
+    assert need["n_needed"] > COCO_N.max()
+    band = coco_fit.bands([20_000, 100_000])
+    assert np.all(np.diff(band[["q5", "q25", "q50", "q75", "q95"]].to_numpy(), axis=1) >= 0)
+    # the curve passes close to the observed points
+    assert np.abs(np.median(coco_fit.latent(COCO_N), axis=0) - COCO_Y).max() < 0.02
+
+
+def test_idata_is_arviz(coco_fit):
+    import arviz as az
+
+    assert isinstance(coco_fit.idata_, az.InferenceData)
+    assert "alpha" in coco_fit.idata_.posterior
+
+
+def test_same_seed_same_numbers(coco_fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = cc.fit(COCO_N, COCO_Y, family="pow3", draws=300, tune=300, chains=2, seed=3)
+    np.testing.assert_array_equal(again.params_["alpha"], coco_fit.params_["alpha"])
+
+
+def test_save_load_round_trip(coco_fit, coco_nc):
+    loaded = cc.load(str(coco_nc))
+    assert loaded.family.name == "pow3"
+    assert loaded.diagnostics["divergences"] == coco_fit.diagnostics["divergences"]
+    assert loaded.settings == coco_fit.settings
+    np.testing.assert_array_equal(loaded.data.n, coco_fit.data.n)
+    assert loaded.prob(0.45, [1e5])[0] == coco_fit.prob(0.45, [1e5])[0]
+    assert loaded.need(0.45) == coco_fit.need(0.45)
+    assert loaded.priors == coco_fit.priors
+    assert "alpha" in loaded.idata_.fit_posterior
+
+
+def test_load_rejects_foreign_files(tmp_path):
+    bad = tmp_path / "bad.nc"
+    bad.write_bytes(b"not a netcdf file at all")
+    with pytest.raises(CurvecastError, match="not a curvecast fit"):
+        cc.load(str(bad))
+    with pytest.raises(CurvecastError, match="not found"):
+        cc.load(str(tmp_path / "missing.nc"))
+
+
+@pytest.mark.parametrize(
+    ("n", "y", "kw", "match"),
+    [
+        ([1, 2, np.nan, 4], [0.1, 0.2, 0.3, 0.4], {}, "NaN"),
+        ([0, 2, 3, 4], [0.1, 0.2, 0.3, 0.4], {}, "n must be > 0"),
+        ([1, 1, 2, 2], [0.1, 0.2, 0.3, 0.4], {}, "at least 3 distinct n"),
+        ([1, 2, 3, 4], [0.1, 0.2, 0.3, 1.4], {"metric_max": 1.0}, "above the metric's upper bound"),
+        ([1, 2, 3, 4], [0.1, 0.2, 0.3, 0.4], {"family": "nope"}, "unknown family"),
+        (
+            [1, 2, 3, 4],
+            [0.1, 0.2, 0.3, 0.4],
+            {"priors": {"pow3": {"alpha": {"dist": "Bogus"}}}},
+            "unknown distribution",
+        ),
+        (
+            [1, 2, 3, 4],
+            [0.1, 0.2, 0.3, 0.4],
+            {"priors": {"pow3": {"beta": {"dist": "HalfNormal", "sigma": 1}}}},
+            "unknown parameter",
+        ),
+        ([1, 2, 3, 4], [1.1, 2.2, 3.3, 4.4], {}, "needs an upper bound|metric_max|--metric-max"),
+    ],
+)
+def test_bad_library_input_raises_value_error(n, y, kw, match):
+    with pytest.raises(ValueError, match=match):
+        cc.fit(n, y, draws=20, tune=20, chains=1, **kw)
+
+
+@pytest.mark.slow
+def test_parameter_recovery_on_synthetic_data():
+    """Noisy pow3 data with 8 sizes: the true curve at 10x the data lies in the 90 % band."""
+    rng = np.random.default_rng(11)
+    n = np.geomspace(500, 64_000, 8)
+    c, a, alpha = 0.8, 0.6, 0.45
+    truth = c - a * (n / n.max()) ** -alpha  # so y_ref = c - a
+    y = truth + rng.normal(0, 0.005, n.size)
+    f = cc.fit(n, y, draws=1000, chains=4, seed=5)
+    assert f.diagnostics["divergences"] == 0
+    assert np.quantile(f.params_["alpha"], 0.05) < alpha < np.quantile(f.params_["alpha"], 0.95)
+    band = f.bands([640_000])
+    true_far = c - a * 10.0**-alpha
+    assert band["q5"][0] < true_far < band["q95"][0]
+
+
+@pytest.mark.slow
+def test_done_when_coco_default_fit_is_healthy():
+    """Issue 2's acceptance check: 0 divergences, r-hat <= 1.01, bulk ESS >= 400."""
+    f = cc.fit(COCO_N, COCO_Y, seed=0)
+    d = f.diagnostics
+    assert d["divergences"] == 0 and d["rhat_max"] <= 1.01 and d["ess_bulk_min"] >= 400
+    assert 0 <= f.prob(0.5, [100_000])[0] <= 1

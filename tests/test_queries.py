@@ -1,0 +1,109 @@
+"""Queries against analytic cases: a CurveFit built from hand-made draws, no sampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from curvecast.data import CurveData
+from curvecast.errors import CurvecastError
+from curvecast.families import get_family
+from curvecast.fitting import CurveFit
+
+DATA = CurveData([1000, 2000, 4000, 8000], [0.2, 0.25, 0.3, 0.34])
+
+
+def make_fit(params: dict[str, np.ndarray], family: str = "pow3", data: CurveData = DATA) -> CurveFit:
+    fam = get_family(family)
+    return CurveFit(fam, data, dict(fam.priors), params, {"divergences": 0}, {})
+
+
+def point_fit(c=0.5, y_ref=0.34, alpha=0.5, sigma=0.01, s=1000):
+    room = (c - y_ref) / (1.0 - y_ref)
+    return make_fit(
+        {"y_ref": np.full(s, y_ref), "room": np.full(s, room), "alpha": np.full(s, alpha), "sigma": np.full(s, sigma)}
+    )
+
+
+def test_latent_is_the_formula():
+    f = point_fit()
+    n = np.array([8000.0, 32000.0])
+    expected = 0.5 - (0.5 - 0.34) * (n / 8000) ** -0.5
+    np.testing.assert_allclose(f.latent(n)[0], expected, rtol=1e-12)
+
+
+def test_prob_is_fraction_of_draws_above_target():
+    rng = np.random.default_rng(0)
+    alpha = rng.uniform(0.2, 1.0, 4000)
+    f = make_fit(
+        {"y_ref": np.full(4000, 0.34), "room": np.full(4000, 0.25), "alpha": alpha, "sigma": np.full(4000, 0.01)}
+    )
+    c = 0.34 + 0.25 * (1 - 0.34)
+    at = 64000.0
+    curve = c - (c - 0.34) * (at / 8000) ** -alpha
+    assert f.prob(0.45, at)[0] == pytest.approx(np.mean(curve >= 0.45))
+
+
+def test_need_matches_closed_form_and_p_never():
+    # half the draws have an asymptote below the target: P(never) = 0.5
+    s = 2000
+    c = np.r_[np.full(s // 2, 0.6), np.full(s // 2, 0.45)]
+    room = (c - 0.34) / (1 - 0.34)
+    f = make_fit({"y_ref": np.full(s, 0.34), "room": room, "alpha": np.full(s, 0.5), "sigma": np.full(s, 0.01)})
+    r = f.need(0.5, prob=0.4)
+    n_exact = 8000 * ((0.6 - 0.5) / (0.6 - 0.34)) ** (-1 / 0.5)
+    assert r["p_never"] == pytest.approx(0.5)
+    assert r["n_needed"] == pytest.approx(n_exact, rel=1e-9)
+    assert np.isinf(f.need(0.5, prob=0.8)["n_needed"])
+    assert r["p_reached_now"] == 0.0
+
+
+def test_gain_is_difference_of_the_curve():
+    f = point_fit()
+    g = f.gain(8000)
+    exact = (0.5 - 0.16 * 2**-0.5) - 0.34
+    assert g["mean"] == pytest.approx(exact, rel=1e-12)
+    assert g["interval"][0] == pytest.approx(exact) and g["per_1000"] == pytest.approx(exact / 8)
+
+
+def test_decreasing_metric_direction():
+    loss = CurveData([10, 20, 40, 80], [0.9, 0.7, 0.6, 0.55], increasing=False)
+    f = make_fit(
+        {
+            "y_ref": np.full(100, 0.55),
+            "room": np.full(100, 0.5),
+            "alpha": np.full(100, 1.0),
+            "sigma": np.full(100, 0.01),
+        },
+        data=loss,
+    )
+    # asymptote 0.275; at n = 160 the loss is 0.275 + 0.275 / 2
+    assert f.latent([160])[0, 0] == pytest.approx(0.4125)
+    assert f.prob(0.45, [160])[0] == 1.0  # P(loss <= 0.45)
+    assert f.prob(0.40, [160])[0] == 0.0
+    assert f.gain(80)["mean"] == pytest.approx(0.1375)  # improvement = loss reduction
+    assert f.need(0.2)["p_never"] == 1.0
+
+
+def test_measured_bands_are_wider_and_respect_bounds():
+    f = point_fit(sigma=0.05)
+    lat = f.bands([1e5])
+    mea = f.bands([1e5], measured=True)
+    assert (mea["q95"] - mea["q5"])[0] > (lat["q95"] - lat["q5"])[0]
+    assert f.measured([1e5, 1e9]).max() <= 1.0
+    df = f.predict([1e4, 1e5], interval=0.5)
+    assert list(df.columns) == ["n", "median", "lower", "upper", "measured_lower", "measured_upper"]
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda f: f.prob(1.5, [1e5]), "outside the metric's bounds"),
+        (lambda f: f.need(0.5, prob=1.0), "strictly between 0 and 1"),
+        (lambda f: f.predict([-5]), "> 0"),
+        (lambda f: f.gain(-1), "step must be"),
+    ],
+)
+def test_bad_queries_raise_clear_errors(call, match):
+    with pytest.raises(CurvecastError, match=match):
+        call(point_fit())
