@@ -72,7 +72,7 @@ def main() -> None:
         for kappa in grid_k:
             cov = {50: [], 80: [], 90: []}
             crps, err = [], []
-            for name, params, train, n_out, y_out, fam, priors, diag in fits:
+            for _name, params, train, n_out, y_out, fam, priors, diag in fits:
                 disc = Discrepancy(kappa=kappa, nu=nu, w_room=w)
                 p = dict(params)
                 p["disc_z"] = disc.draw(p["sigma"].size, 0)
