@@ -732,6 +732,108 @@ def batch(
     _run(body)
 
 
+priors_app = typer.Typer(help="Prior library: derive priors from a fit, compare prior sets.", no_args_is_help=True)
+app.add_typer(priors_app, name="priors")
+
+
+@priors_app.command("derive")
+def priors_derive(
+    fit_path: Annotated[Path, typer.Argument(help="A saved fit (.nc) of an earlier project.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="TOML file to write (e.g. models/coco.toml).")],
+    widen: Annotated[float, typer.Option("--widen", help="Widening factor for the marginals (>= 1).")] = 2.0,
+    keep_level: Annotated[bool, typer.Option("--keep-level", help="Also transfer y_ref and room.")] = False,
+) -> None:
+    """Turn a fitted project's posterior into a prior file for the next project."""
+
+    def body() -> None:
+        from curvecast.persist import atomic_write, load_fit
+        from curvecast.priors import to_toml
+        from curvecast.transfer import derive, derive_header
+
+        if output.suffix.lower() != ".toml":
+            raise CurvecastError(f"output {str(output)!r} must end in .toml")
+        f = load_fit(fit_path)
+        table = derive(f, widen=widen, keep_level=keep_level)
+        text = to_toml(table, derive_header(f, widen, keep_level))
+        atomic_write(output, lambda tmp: Path(tmp).write_text(text))
+        typer.echo(text)
+        typer.echo(f"wrote {output}")
+
+    _run(body)
+
+
+@priors_app.command("compare")
+def priors_compare(
+    data: Annotated[Path, typer.Argument(help="Data file (CSV, TSV or JSON lines).")],
+    prior_files: Annotated[list[str], typer.Option("--priors", help="Prior file (repeat); 'default' = built-in.")],
+    at: Annotated[float, typer.Option("--at", help="n at which to compare the bands.")] = 100_000,
+    target: Annotated[float | None, typer.Option("--target", "-t", help="Target for P(reach) and n needed.")] = None,
+    prob_: Annotated[float, typer.Option("--prob", help="Probability for n needed.")] = 0.8,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Faceted plot (.png/.svg).")] = None,
+    max_n: Annotated[float | None, typer.Option("--max-n", help="Right end of the plot's x axis.")] = None,
+    curve: Curve = None,
+    family: Family = "pow3",
+    metric_min: MetricMin = None,
+    metric_max: MetricMax = None,
+    decreasing: Decreasing = False,
+    draws: Draws = 1000,
+    chains: Chains = 4,
+    seed: Seed = 0,
+    x: XCol = None,
+    y: YCol = None,
+    as_json: Json = False,
+) -> None:
+    """How much of the forecast is the prior? Prior and posterior bands and answers per prior set."""
+
+    def body() -> None:
+        from curvecast.data import CurveData, load_curves, select_curve
+        from curvecast.model import known_parameters
+        from curvecast.priors import load_prior_file
+        from curvecast.transfer import compare, plot_compare
+
+        name, (n, yv) = select_curve(load_curves(data, x=x, y=y), curve)
+        cd = CurveData(n, yv, increasing=not decreasing, metric_min=metric_min, metric_max=metric_max, name=name)
+        if target is not None:
+            cd.check_target(target)
+        sets: dict[str, Any] = {}
+        for pf in prior_files:
+            sets[pf] = None if pf == "default" else load_prior_file(pf, known_parameters())
+        with _progress(not as_json, "Sampling each prior set..."):
+            rows, fits = compare(
+                cd,
+                sets,
+                family=family,
+                target=target,
+                at=at,
+                prob=prob_,
+                fit_kwargs={"draws": draws, "chains": chains, "seed": seed},
+            )
+        if output is not None:
+            plot_compare(fits, output, target, max_n)
+        if as_json:
+            _emit_json({"curve": name, "family": family, "rows": rows})
+            return
+        cols = ["priors", f"prior 90 % at {at:,.0f}", "posterior median", "posterior 90 %"]
+        if target is not None:
+            cols += ["P(target) prior", "P(target) posterior", f"n for P={prob_:g}"]
+        table_rows = []
+        for r in rows:
+            row = [
+                Path(r["priors"]).name,
+                f"{r['prior_lower']:.3f} - {r['prior_upper']:.3f}",
+                f"{r['post_median']:.3f}",
+                f"{r['post_lower']:.3f} - {r['post_upper']:.3f}",
+            ]
+            if target is not None:
+                row += [f"{r['p_target_prior']:.2f}", f"{r['p_target']:.2f}", _fmt_n(r["n_needed"])]
+            table_rows.append(row)
+        _table(f"Prior sets compared on {name} ({family})", cols, table_rows)
+        if output is not None:
+            typer.echo(f"wrote {output}")
+
+    _run(body)
+
+
 def main() -> None:
     app()
 

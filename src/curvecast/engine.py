@@ -13,7 +13,11 @@ from curvecast.families import Family
 from curvecast.model import build_model, data_values
 from curvecast.priors import Prior
 
-ENGINES = ("nutpie", "pymc")
+#: nutpie: Rust NUTS on a numba-compiled log-density (slow compile, fast sampling; bulk work).
+#: nutpie-c: the same sampler on a PyTensor C-compiled log-density called from Python
+#: (compiled modules are cached on disk, so a new process starts fast; single forecasts).
+#: pymc: PyMC's own NUTS, the fallback.
+ENGINES = ("nutpie", "nutpie-c", "pymc")
 _CACHE: dict[tuple[Any, ...], Any] = {}
 
 
@@ -72,6 +76,23 @@ def sample(
                 target_accept=target_accept,
                 low_rank_modified_mass_matrix=os.environ.get("CURVECAST_LOWRANK", "0") == "1",
             )
+        if engine == "nutpie-c":
+            import nutpie
+
+            if key not in _CACHE:
+                _CACHE[key] = _CModel(build_model(family, data, priors))
+            cm = _CACHE[key]
+            cm.set_data(values)
+            return nutpie.sample(
+                cm.nutpie_model(seed),
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=cores,
+                seed=seed,
+                progress_bar=False,
+                target_accept=target_accept,
+            )
         if engine == "pymc":
             import pymc as pm
 
@@ -91,3 +112,74 @@ def sample(
                     compute_convergence_checks=False,
                 )
     raise ValueError(f"unknown engine {engine!r}; use one of {ENGINES}")
+
+
+class _CModel:
+    """A PyMC model's log-density and gradient compiled by PyTensor's C backend for nutpie.
+
+    Every free variable of a curvecast model is a scalar, so the unconstrained
+    point is simply the vector of value variables.
+    """
+
+    def __init__(self, model: Any) -> None:
+        import numpy as np
+        import pytensor
+        import pytensor.tensor as pt
+
+        self.model = model
+        vvars = model.value_vars
+        x = pt.dvector("x")
+        repl = {v: x[i] for i, v in enumerate(vvars)}
+        logp = model.logp()
+        grad = pt.stack(pytensor.grad(logp, vvars))
+        logp_x, grad_x = pytensor.clone_replace([logp, grad], repl)
+        self._logp = pytensor.function([x], [logp_x, grad_x], mode="FAST_RUN", on_unused_input="ignore")
+        self._logp.trust_input = True
+        outs = [model.unobserved_value_vars[i] for i in range(len(model.unobserved_value_vars))]
+        names = [o.name for o in outs]
+        self._names = names
+        expand = pytensor.clone_replace(outs, repl)
+        self._expand = pytensor.function([x], expand, mode="FAST_RUN", on_unused_input="ignore")
+        self._expand.trust_input = True
+        self._vnames = [v.name for v in vvars]
+        self._np = np
+
+    def set_data(self, values: dict[str, Any]) -> None:
+        import pymc as pm
+
+        with self.model:
+            pm.set_data({k: v for k, v in values.items() if k in self.model.named_vars})
+
+    def nutpie_model(self, seed: int) -> Any:
+        from nutpie.compiled_pyfunc import from_pyfunc
+
+        np = self._np
+        point = self.model.initial_point()
+        x0 = np.array([float(point[n]) for n in self._vnames])
+        logp_fn, expand_fn, names = self._logp, self._expand, self._names
+
+        def make_logp() -> Any:
+            def logp(x: Any) -> Any:
+                lp, g = logp_fn(x)
+                return float(lp), g
+
+            return logp
+
+        def make_expand(seed1: int, seed2: int, chain: int) -> Any:
+            def expand(x: Any) -> Any:
+                return {n: np.asarray(v, dtype="float64") for n, v in zip(names, expand_fn(x), strict=True)}
+
+            return expand
+
+        def init(s: int) -> Any:
+            return x0 + np.random.default_rng([seed, s]).uniform(-0.5, 0.5, x0.size)
+
+        return from_pyfunc(
+            x0.size,
+            make_logp,
+            make_expand,
+            [np.dtype("float64")] * len(names),
+            [()] * len(names),
+            names,
+            make_initial_point_fn=init,
+        )

@@ -194,7 +194,7 @@ class CurveFit(Forecast):
 
     def summary(self) -> dict[str, Any]:
         """Posterior medians and 90 % intervals of the parameters (and the asymptote)."""
-        rows = dict(self.params_)
+        rows = {k: v for k, v in self.params_.items() if k != "disc_z"}
         a = self.asymptote()
         if a is not None:
             rows["asymptote"] = a
