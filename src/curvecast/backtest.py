@@ -60,6 +60,13 @@ def score_curve(data: CurveData, cutoff: float, fit_kwargs: dict[str, Any], seed
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         f = fit(data=train, seed=seed, **fit_kwargs)
+    return score_fit(f, data, train, n_out, y_out, seed, time.perf_counter() - t0)
+
+
+def score_fit(
+    f: Any, data: CurveData, train: CurveData, n_out: np.ndarray, y_out: np.ndarray, seed: int, seconds: float
+) -> dict[str, Any]:
+    """Score a fit of ``train`` against the held-out rows ``(n_out, y_out)``."""
     draws = f.measured(n_out, seed=seed)
     med = np.median(draws, axis=0)
     last_n = data.n_ref
@@ -86,7 +93,7 @@ def score_curve(data: CurveData, cutoff: float, fit_kwargs: dict[str, Any], seed
     row["lpd"] = float(np.mean(mx + np.log(np.mean(np.exp(logpdf - mx), axis=0))))
     row["divergences"] = int(f.diagnostics["divergences"])
     row["rhat_max"] = float(f.diagnostics["rhat_max"])
-    row["seconds"] = time.perf_counter() - t0
+    row["seconds"] = seconds
     # baselines
     logreg = _log_regression(train.n, train.y)
     lr = logreg(n_out)
@@ -98,6 +105,28 @@ def score_curve(data: CurveData, cutoff: float, fit_kwargs: dict[str, Any], seed
     if hasattr(f, "weights_table"):
         row["weights"] = f.weights_table()
     return row
+
+
+def score_group(
+    group: list[CurveData], cutoff: float, fit_kwargs: dict[str, Any], seed: int = 0
+) -> list[dict[str, Any] | None]:
+    """Pooled fit of a group's early rows; each curve scored on its own held-out rows."""
+    from curvecast.pooling import fit_pooled
+
+    splits = [(c, *split(c, cutoff)) for c in group]
+    usable = [s for s in splits if s[1] is not None]
+    out: list[dict[str, Any] | None] = [None] * (len(splits) - len(usable))
+    if len(usable) < 2:  # nothing to pool with: fit alone
+        return out + [score_curve(c, cutoff, fit_kwargs, seed) for c, *_ in usable]
+    t0 = time.perf_counter()
+    kw = {k: v for k, v in fit_kwargs.items() if k in ("family", "draws", "tune", "chains")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pf = fit_pooled([s[1] for s in usable], seed=seed, **kw)
+    secs = (time.perf_counter() - t0) / len(usable)
+    for c, train, n_out, y_out in usable:
+        out.append(score_fit(pf.fits[train.name], c, train, n_out, y_out, seed, secs))
+    return out
 
 
 def summarize(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
@@ -124,12 +153,32 @@ def summarize(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     return s
 
 
-def _worker(args: tuple[CurveData, float, dict[str, Any], int]) -> dict[str, Any] | None:
-    data, cutoff, kw, seed = args
+def _worker(args: tuple[list[CurveData], float, dict[str, Any], int, bool]) -> list[dict[str, Any] | None]:
+    group, cutoff, kw, seed, pooled = args
     try:
-        return score_curve(data, cutoff, kw, seed)
+        if pooled:
+            return score_group(group, cutoff, kw, seed)
+        return [score_curve(group[0], cutoff, kw, seed)]
     except CurvecastError as e:  # a curve no family can fit: record, don't crash
-        return {"curve": data.name, "error": str(e)}
+        return [{"curve": c.name, "error": str(e)} for c in group]
+
+
+def group_curves(curves: list[CurveData], pool_by: str) -> list[list[CurveData]]:
+    """Groups for pooling: ``"all"`` or a regex whose first group is the key."""
+    if pool_by == "all":
+        return [curves]
+    import re
+
+    try:
+        rx = re.compile(pool_by)
+    except re.error as e:
+        raise CurvecastError(f"--pool-by {pool_by!r} is not a valid regular expression: {e}") from None
+    groups: dict[str, list[CurveData]] = {}
+    for c in curves:
+        m = rx.search(c.name)
+        key = (m.group(1) if m.groups() else m.group(0)) if m else c.name
+        groups.setdefault(key, []).append(c)
+    return list(groups.values())
 
 
 def run_backtest(
@@ -140,10 +189,13 @@ def run_backtest(
     seed: int = 0,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    pool_by: str | None = None,
 ) -> dict[str, Any]:
     """Backtest every curve; parallel over ``jobs`` processes (default: all cores).
 
-    Ctrl-C stops early and returns the curves finished so far (``interrupted``).
+    With ``pool_by`` ("all" or a regex whose first group names the group), the
+    curves of a group are fitted jointly with partial pooling. Ctrl-C stops early
+    and returns the curves finished so far (``interrupted``).
     """
     if not 0 < cutoff < 1:
         raise CurvecastError(f"cutoff must lie in (0, 1), got {cutoff}")
@@ -151,7 +203,10 @@ def run_backtest(
     from curvecast.parallel import map_curves
 
     t0 = time.perf_counter()
-    results, interrupted = map_curves(_worker, [(c, cutoff, kw, seed) for c in curves], jobs=jobs, progress=progress)
+    groups = group_curves(curves, pool_by) if pool_by else [[c] for c in curves]
+    tasks = [(g, cutoff, kw, seed, bool(pool_by)) for g in groups]
+    batches, interrupted = map_curves(_worker, tasks, jobs=jobs, progress=progress)
+    results = [r for b in batches for r in b]
     rows = [r for r in results if r is not None and "error" not in r]
     errors = [r for r in results if r is not None and "error" in r]
     n_skipped = sum(r is None for r in results)

@@ -205,6 +205,58 @@ def _opts(
     return FitOptions(curve, family, priors, metric_min, metric_max, decreasing, draws, chains, seed, x, y)
 
 
+def _fit_pool(
+    data: Path,
+    output: Path,
+    family: str,
+    metric_min: float | None,
+    metric_max: float | None,
+    decreasing: bool,
+    draws: int,
+    chains: int,
+    seed: int,
+    x: str | None,
+    y: str | None,
+    as_json: bool,
+) -> None:
+    """Joint fit of every curve in ``data``; writes OUTPUT-STEM.CURVE.nc per curve."""
+    from curvecast.pooling import fit_pooled
+
+    curves = _curves_for_bulk(data, decreasing, metric_min, metric_max, x, y, None)
+    with _progress(not as_json, f"Sampling a pooled {family} model of {len(curves)} curves..."):
+        pf = fit_pooled(curves, family=family, draws=draws, chains=chains, seed=seed)
+    written = {}
+    for name, f in pf.fits.items():
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+        path = output.with_name(f"{output.stem}.{safe}.nc")
+        f.save(str(path))
+        written[name] = str(path)
+    if as_json:
+        _emit_json(
+            {
+                "family": family,
+                "curves": {k: {"output": written[k], "summary": f.summary()} for k, f in pf.fits.items()},
+                "hyper": pf.hyper_summary(),
+                "diagnostics": _diag_json(pf),
+            }
+        )
+        return
+    rows = [[k, f"{v['median']:.4g}", f"{v['q5']:.4g}", f"{v['q95']:.4g}"] for k, v in pf.hyper_summary().items()]
+    _table("Pooled hyper-posterior (log scale for rates, logit for room)", ["quantity", "median", "5 %", "95 %"], rows)
+    crow = []
+    for k, f in pf.fits.items():
+        sm = f.summary()
+        crow.append([k, *(f"{sm[p]['median']:.4g}" for p in f.family.params), written[k]])
+    fam0 = next(iter(pf.fits.values())).family
+    _table(
+        f"Per-curve posterior medians ({family})",
+        ["family", *fam0.params, "file"],
+        crow,
+        f"divergences {pf.diagnostics['divergences']} · r-hat max {pf.diagnostics['rhat_max']:.3f} · "
+        f"bulk ESS min {pf.diagnostics['ess_bulk_min']:.0f}",
+    )
+
+
 # ---------------------------------------------------------------------------
 @app.command()
 def fit(
@@ -223,12 +275,16 @@ def fit(
     y: YCol = None,
     as_json: Json = False,
     strict: Strict = False,
+    pool: Annotated[bool, typer.Option("--pool", help="Fit every curve jointly with partial pooling.")] = False,
 ) -> None:
-    """Fit a curve and save the posterior to a netCDF file."""
+    """Fit a curve and save the posterior to a netCDF file (--pool: every curve, one file each)."""
 
     def body() -> None:
         if output.suffix.lower() != ".nc":
             raise CurvecastError(f"output {str(output)!r} must end in .nc")
+        if pool:
+            _fit_pool(data, output, family, metric_min, metric_max, decreasing, draws, chains, seed, x, y, as_json)
+            return
         o = _opts(curve, family, priors, metric_min, metric_max, decreasing, draws, chains, seed, x, y)
         f = _load_source(data, o, as_json)
         f.save(str(output))
@@ -617,6 +673,9 @@ def backtest(
     y: YCol = None,
     jobs: Annotated[int | None, typer.Option("--jobs", help="Processes (default: all cores).")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Only the first N curves.")] = None,
+    pool_by: Annotated[
+        str | None, typer.Option("--pool-by", help="Pool curves: 'all' or a regex whose group 1 is the group.")
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Fit the early part of every curve and score the forecasts of the rest."""
@@ -627,7 +686,7 @@ def backtest(
         data = _curves_for_bulk(curves, decreasing, metric_min, metric_max, x, y, limit)
         kw = {"family": family, "draws": draws, "chains": chains, "priors": str(priors) if priors else None}
         with _bar(not as_json, "backtest") as progress:
-            res = run_backtest(data, cutoff, fit_kwargs=kw, seed=seed, jobs=jobs, progress=progress)
+            res = run_backtest(data, cutoff, fit_kwargs=kw, seed=seed, jobs=jobs, progress=progress, pool_by=pool_by)
         if out is not None:
             import pandas as pd
 

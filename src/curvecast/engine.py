@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
+from typing import Any, cast
 
 from curvecast.data import CurveData
 from curvecast.families import Family
@@ -131,7 +131,7 @@ class _CModel:
         x = pt.dvector("x")
         repl = {v: x[i] for i, v in enumerate(vvars)}
         logp = model.logp()
-        grad = pt.stack(pytensor.grad(logp, vvars))
+        grad = pt.stack(cast(list[Any], pytensor.grad(logp, vvars)))
         logp_x, grad_x = pytensor.clone_replace([logp, grad], repl)
         self._logp = pytensor.function([x], [logp_x, grad_x], mode="FAST_RUN", on_unused_input="ignore")
         self._logp.trust_input = True
