@@ -113,9 +113,12 @@ def score_group(
     """Pooled fit of a group's early rows; each curve scored on its own held-out rows."""
     from curvecast.pooling import fit_pooled
 
-    splits = [(c, *split(c, cutoff)) for c in group]
-    usable = [s for s in splits if s[1] is not None]
-    out: list[dict[str, Any] | None] = [None] * (len(splits) - len(usable))
+    usable: list[tuple[CurveData, CurveData, np.ndarray, np.ndarray]] = []
+    for c in group:
+        train, n_out, y_out = split(c, cutoff)
+        if train is not None:
+            usable.append((c, train, n_out, y_out))
+    out: list[dict[str, Any] | None] = [None] * (len(group) - len(usable))
     if len(usable) < 2:  # nothing to pool with: fit alone
         return out + [score_curve(c, cutoff, fit_kwargs, seed) for c, *_ in usable]
     t0 = time.perf_counter()
