@@ -17,7 +17,7 @@ from curvecast.errors import CurvecastError
 from curvecast.forecast import Forecast
 
 #: the families averaged by ``auto`` (chosen by backtest, see benchmarks/RESULTS.md)
-AUTO_FAMILIES: tuple[str, ...] = ("pow3", "exp3", "mmf", "pow4")
+AUTO_FAMILIES: tuple[str, ...] = ("pow3", "pow4", "mmf")
 
 
 def pointwise_loglik(fit: Any) -> np.ndarray:

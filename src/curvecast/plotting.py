@@ -32,7 +32,7 @@ def plot_fan(forecast: Any, ax: Any, target: float | None = None, max_n: float |
     if target is not None:
         ax.axhline(target, color="tab:red", ls="--", lw=1, label=f"target {target:g}")
         need = forecast.need(target, prob=prob)
-        if np.isfinite(need["n_needed"]) and need["n_needed"] > 0:
+        if 0 < need["n_needed"] <= n[-1]:  # only when it falls inside the plotted range
             ax.axvline(
                 need["n_needed"], color="tab:red", lw=1, ls=":", label=f"n for P={prob:g}: {need['n_needed']:,.0f}"
             )
