@@ -23,7 +23,7 @@ AUTO_FAMILIES: tuple[str, ...] = ("pow3", "pow4", "mmf")
 def pointwise_loglik(fit: Any) -> np.ndarray:
     """log N(y_i | f(n_i), sigma) for every draw and observation: (draws, obs)."""
     lat = fit.latent(fit.data.n)
-    sig = fit.sigma_draws()[:, None]
+    sig = fit.sigma_at(fit.data.n)
     return np.asarray(-0.5 * ((fit.data.y[None, :] - lat) / sig) ** 2 - np.log(sig) - 0.5 * np.log(2 * np.pi))
 
 
@@ -117,6 +117,9 @@ class AveragedFit(Forecast):
 
     def sigma_draws(self) -> np.ndarray:
         return self._stack([c.sigma_draws() for c in self.components])
+
+    def sigma_at(self, n: Any) -> np.ndarray:
+        return self._stack([c.sigma_at(n) for c in self.components])
 
     def n_star(self, target: float) -> np.ndarray:
         return self._stack([c.n_star(target) for c in self.components])

@@ -87,7 +87,7 @@ def score_fit(
         row[f"coverage_{round(lv * 100)}"] = float(np.mean((y_out >= lo) & (y_out <= hi)))
     row["crps"] = float(np.mean(crps_samples(draws, y_out)))
     lat = f.latent(n_out)
-    sig = f.sigma_draws()[:, None]
+    sig = f.sigma_at(n_out)
     logpdf = -0.5 * ((y_out[None, :] - lat) / sig) ** 2 - np.log(sig) - 0.5 * math.log(2 * math.pi)
     mx = logpdf.max(axis=0)
     row["lpd"] = float(np.mean(mx + np.log(np.mean(np.exp(logpdf - mx), axis=0))))

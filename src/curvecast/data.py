@@ -144,11 +144,12 @@ class CurveData:
         return np.unique(self.n).size < self.n.size
 
     def noise_scale(self) -> float:
-        """A scale for the evaluation noise: pooled replicate SD, else 2 % of the range."""
+        """A scale for the noise at n_ref: replicate SD at the largest replicated sizes, else 2 % of the range."""
         spread = float(np.ptp(self.y))
         floor = max(0.02 * spread, 1e-4 * max(abs(float(self.y.mean())), 1e-3), 1e-6)
         if self.has_replicates:
-            groups = [self.y[self.n == v] for v in np.unique(self.n)]
+            sizes = [v for v in np.unique(self.n) if np.sum(self.n == v) > 1][-3:]  # nearest n_ref
+            groups = [self.y[self.n == v] for v in sizes]
             ss = sum(float(((g - g.mean()) ** 2).sum()) for g in groups if g.size > 1)
             dof = sum(g.size - 1 for g in groups if g.size > 1)
             if dof > 0 and ss > 0:

@@ -32,8 +32,13 @@ def default_engine() -> str:
     return "nutpie"
 
 
-def _key(family: type[Family], priors: dict[str, Prior], engine: str) -> tuple[Any, ...]:
-    return (engine, family.name, tuple(sorted((k, p.dist, repr(sorted(p.params.items()))) for k, p in priors.items())))
+def _key(family: type[Family], priors: dict[str, Prior], engine: str, replicates: bool) -> tuple[Any, ...]:
+    return (
+        engine,
+        family.name,
+        replicates,
+        tuple(sorted((k, p.dist, repr(sorted(p.params.items()))) for k, p in priors.items())),
+    )
 
 
 def sample(
@@ -53,7 +58,7 @@ def sample(
     engine = engine or default_engine()
     cores = cores or (1 if os.environ.get("CURVECAST_WORKER") else min(chains, os.cpu_count() or 1))
     values = data_values(family, data)
-    key = _key(family, priors, engine)
+    key = _key(family, priors, engine, data.has_replicates)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)

@@ -119,6 +119,11 @@ class Family:
 
 def _bisect_inverse(fam: type[Family], y: Array, p: dict[str, Array], s: Scale) -> np.ndarray:
     """Vectorised bisection in log n; every family is monotone in n."""
+    with np.errstate(all="ignore"):
+        return _bisect(fam, y, p, s)
+
+
+def _bisect(fam: type[Family], y: Array, p: dict[str, Array], s: Scale) -> np.ndarray:
     y = np.asarray(y, float)
     shape = np.broadcast_shapes(y.shape, *(np.shape(v) for v in p.values()))
     y = np.broadcast_to(y, shape)

@@ -158,6 +158,14 @@ class CurveFit(Forecast):
     def sigma_draws(self) -> np.ndarray:
         return self.params_["sigma"]
 
+    def sigma_at(self, n: Any) -> np.ndarray:
+        """Noise SD at ``n``; with replicates it shrinks as n grows, held constant beyond n_ref."""
+        n = np.atleast_1d(np.asarray(n, float))
+        if "gamma" not in self.params_:
+            return super().sigma_at(n)
+        x = np.minimum(n / self.data.n_ref, 1.0)
+        return np.asarray(self.params_["sigma"][:, None] * x[None, :] ** (-self.params_["gamma"][:, None]))
+
     def n_star(self, target: float) -> np.ndarray:
         """First n at which the curve (with discrepancy) reaches ``target``; inf if never."""
         with np.errstate(all="ignore"):
@@ -310,7 +318,7 @@ def fit(
         target_accept=float(target_accept),
         engine=eng_name,
     )
-    free = [*fam.params, "sigma"]
+    free = [*fam.params, "sigma", *(["gamma"] if data.has_replicates else [])]
     diag = diagnose(idata, free)
     params = {k: np.asarray(idata.posterior[k]).reshape(-1) for k in free}
     disc = DEFAULT_DISCREPANCY if discrepancy is True else (discrepancy or NO_DISCREPANCY)

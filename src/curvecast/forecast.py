@@ -45,6 +45,11 @@ class Forecast:
     def sigma_draws(self) -> np.ndarray:
         raise NotImplementedError
 
+    def sigma_at(self, n: Any) -> np.ndarray:
+        """Draws of the evaluation-noise SD at ``n``: (draws, len(n))."""
+        n = np.atleast_1d(np.asarray(n, float))
+        return np.broadcast_to(self.sigma_draws()[:, None], (self.sigma_draws().size, n.size))
+
     def n_star(self, target: float) -> np.ndarray:
         """Draws of the n at which the curve first reaches ``target`` (inf: never)."""
         raise NotImplementedError
@@ -54,7 +59,7 @@ class Forecast:
         """Draws of a new evaluation at ``n``: the curve plus evaluation noise."""
         lat = self.latent(n)
         rng = np.random.default_rng(seed)
-        out = lat + self.sigma_draws()[:, None] * rng.standard_normal(lat.shape)
+        out = lat + self.sigma_at(n) * rng.standard_normal(lat.shape)
         lo, hi = self.data.metric_min, self.data.metric_max
         return np.clip(out, -np.inf if lo is None else lo, np.inf if hi is None else hi)
 

@@ -17,8 +17,13 @@ from curvecast.families import Family, Scale, pytensor_ops
 from curvecast.priors import SYMBOLS, Prior, PriorSet, check_support
 
 #: the observation-noise parameters, shared by every family
-NOISE_PARAMS = {"sigma": "positive"}
-NOISE_PRIORS = {"sigma": Prior("LogNormal", mu="log_noise_scale", sigma=0.5)}
+#: ``sigma`` is the noise SD at n_ref; with replicate runs the noise may also shrink
+#: with n as ``sigma * (n / n_ref)^-gamma`` (replicates make ``gamma`` identifiable)
+NOISE_PARAMS = {"sigma": "positive", "gamma": "positive"}
+NOISE_PRIORS = {
+    "sigma": Prior("LogNormal", mu="log_noise_scale", sigma=0.5),
+    "gamma": Prior("HalfNormal", sigma=0.5),
+}
 
 
 def known_parameters() -> dict[str, dict[str, str]]:
@@ -79,7 +84,11 @@ def data_values(family: type[Family], data: CurveData) -> dict[str, Any]:
 
 
 def build_model(family: type[Family], data: CurveData, priors: dict[str, Prior]) -> Any:
-    """The PyMC model ``y_obs ~ Normal(f(n_obs; theta), sigma)``."""
+    """The PyMC model ``y_obs ~ Normal(f(n_obs; theta), sigma_i)``.
+
+    ``sigma_i = sigma`` without replicates; with replicates
+    ``sigma_i = sigma * (n_i / n_ref)^-gamma``.
+    """
     import pymc as pm
 
     values = data_values(family, data)
@@ -96,5 +105,9 @@ def build_model(family: type[Family], data: CurveData, priors: dict[str, Prior])
         mu = family.mean(d["n_obs"], theta, scale, pytensor_ops())
         sp = priors["sigma"]
         sigma = sp.to_pymc("sigma", {k: syms[v] if isinstance(v, str) else float(v) for k, v in sp.params.items()})
+        if data.has_replicates:
+            gp = priors["gamma"]
+            gamma = gp.to_pymc("gamma", {k: syms[v] if isinstance(v, str) else float(v) for k, v in gp.params.items()})
+            sigma = sigma * (d["n_obs"] / d["n_ref"]) ** (-gamma)
         pm.Normal("y", mu=mu, sigma=sigma, observed=d["y_obs"], shape=d["n_obs"].shape)
     return model
