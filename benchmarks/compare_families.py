@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from curvecast.backtest import run_backtest
 from curvecast.data import CurveData, load_curves
@@ -39,8 +40,10 @@ def main() -> None:
         r = run_backtest(curves, a.cutoff, fit_kwargs={"family": fam, "draws": a.draws})
         s = r["summary"]
         print(f"| {fam} | {r['n_curves']} | " + " | ".join(f"{s[k]:.4g}" for k in keys) + " |", flush=True)
-        with open(f"/tmp/compare_{fam}.json", "w") as fh:
-            json.dump(r, fh)
+        out = Path(__file__).resolve().parent / "results" / f"lcdb-every{a.every}_{a.cutoff:g}_{fam}.json"
+        if "lcdb" not in Path(a.csv).name:
+            out = out.with_name(f"{Path(a.csv).stem}-every{a.every}_{a.cutoff:g}_{fam}.json")
+        out.write_text(json.dumps(r, indent=1, default=str))
 
 
 if __name__ == "__main__":

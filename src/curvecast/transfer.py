@@ -42,6 +42,17 @@ def derive(fit: Any, widen: float = DEFAULT_WIDEN, keep_level: bool = False) -> 
     if not np.isfinite(widen) or widen < 1:
         raise CurvecastError(f"--widen must be >= 1 (1 = the posterior as is), got {widen}")
     comps = getattr(fit, "components", [fit])
+    if fit.diagnostics.get("problems"):
+        import warnings
+
+        from curvecast.errors import DiagnosticsWarning
+
+        warnings.warn(
+            f"deriving priors from a fit whose diagnostics failed ({'; '.join(fit.diagnostics['problems'])}); "
+            "the derived prior inherits its sampling error",
+            DiagnosticsWarning,
+            stacklevel=2,
+        )
     out: dict[str, dict[str, Prior]] = {}
     for c in comps:
         fam = c.family
