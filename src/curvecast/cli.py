@@ -812,6 +812,7 @@ def priors_derive(
         if output.suffix.lower() != ".toml":
             raise CurvecastError(f"output {str(output)!r} must end in .toml")
         f = load_fit(fit_path)
+        _check_diag(f, False, False)  # a prior inherits the fit's sampling error: say so
         table = derive(f, widen=widen, keep_level=keep_level)
         text = to_toml(table, derive_header(f, widen, keep_level))
         atomic_write(output, lambda tmp: Path(tmp).write_text(text))
