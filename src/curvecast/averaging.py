@@ -121,6 +121,9 @@ class AveragedFit(Forecast):
     def sigma_at(self, n: Any) -> np.ndarray:
         return self._stack([c.sigma_at(n) for c in self.components])
 
+    def pointwise_logpdf(self, n: Any, y: Any) -> np.ndarray:
+        return self._stack([c.pointwise_logpdf(n, y) for c in self.components])
+
     def n_star(self, target: float) -> np.ndarray:
         return self._stack([c.n_star(target) for c in self.components])
 

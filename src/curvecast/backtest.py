@@ -8,7 +8,6 @@ same curves: least-squares log regression ``a + b*log(n)`` and "last value".
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections.abc import Callable
@@ -86,11 +85,7 @@ def score_fit(
         lo, hi = np.quantile(draws, [(1 - lv) / 2, 1 - (1 - lv) / 2], axis=0)
         row[f"coverage_{round(lv * 100)}"] = float(np.mean((y_out >= lo) & (y_out <= hi)))
     row["crps"] = float(np.mean(crps_samples(draws, y_out)))
-    lat = f.latent(n_out)
-    sig = f.sigma_at(n_out)
-    logpdf = -0.5 * ((y_out[None, :] - lat) / sig) ** 2 - np.log(sig) - 0.5 * math.log(2 * math.pi)
-    mx = logpdf.max(axis=0)
-    row["lpd"] = float(np.mean(mx + np.log(np.mean(np.exp(logpdf - mx), axis=0))))
+    row["lpd"] = float(np.mean(f.log_predictive_density(n_out, y_out)))
     row["divergences"] = int(f.diagnostics["divergences"])
     row["rhat_max"] = float(f.diagnostics["rhat_max"])
     row["seconds"] = seconds

@@ -63,6 +63,19 @@ class Forecast:
         lo, hi = self.data.metric_min, self.data.metric_max
         return np.clip(out, -np.inf if lo is None else lo, np.inf if hi is None else hi)
 
+    def pointwise_logpdf(self, n: Any, y: Any) -> np.ndarray:
+        """log p(y | draw) of a new measurement for every draw: (draws, len(n))."""
+        lat = self.latent(n)
+        sig = self.sigma_at(n)
+        yy = np.asarray(y, float)[None, :]
+        return np.asarray(-0.5 * ((yy - lat) / sig) ** 2 - np.log(sig) - 0.5 * np.log(2 * np.pi))
+
+    def log_predictive_density(self, n: Any, y: Any) -> np.ndarray:
+        """log of the posterior predictive density of measurements ``y`` at ``n`` (one per point)."""
+        lp = self.pointwise_logpdf(n, y)
+        mx = lp.max(axis=0)
+        return np.asarray(mx + np.log(np.mean(np.exp(lp - mx), axis=0)))
+
     def bands(
         self, n: Any, quantiles: tuple[float, ...] = DEFAULT_QUANTILES, measured: bool = False, seed: int = 0
     ) -> Any:
