@@ -63,33 +63,20 @@ def sample(
         warnings.filterwarnings("ignore", category=UserWarning)
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=RuntimeWarning)
-        if engine == "nutpie":
+        if engine in ("nutpie", "nutpie-c"):
             import nutpie
 
             if key not in _CACHE:
-                _CACHE[key] = nutpie.compile_pymc_model(build_model(family, data, priors))
+                model = build_model(family, data, priors)
+                _CACHE[key] = nutpie.compile_pymc_model(model) if engine == "nutpie" else _CModel(model)
             base = _CACHE[key]
-            compiled = base.with_data(**{k: v for k, v in values.items() if k in base.shared_data})
+            if engine == "nutpie":
+                compiled = base.with_data(**{k: v for k, v in values.items() if k in base.shared_data})
+            else:
+                base.set_data(values)
+                compiled = base.nutpie_model(seed)
             return nutpie.sample(
                 compiled,
-                draws=draws,
-                tune=tune,
-                chains=chains,
-                cores=cores,
-                seed=seed,
-                progress_bar=False,
-                target_accept=target_accept,
-                low_rank_modified_mass_matrix=os.environ.get("CURVECAST_LOWRANK", "0") == "1",
-            )
-        if engine == "nutpie-c":
-            import nutpie
-
-            if key not in _CACHE:
-                _CACHE[key] = _CModel(build_model(family, data, priors))
-            cm = _CACHE[key]
-            cm.set_data(values)
-            return nutpie.sample(
-                cm.nutpie_model(seed),
                 draws=draws,
                 tune=tune,
                 chains=chains,
