@@ -146,8 +146,9 @@ def test_fit_pool(two_curves, tmp_path):
 
 
 def test_family_auto_reports_weights_and_answers(small_csv, tmp_path):
-    r = runner.invoke(app, ["prob", str(small_csv), "--target", "0.45", "--at", "100000", "--family", "auto",
-                            *SMALL, "--json"])
+    r = runner.invoke(
+        app, ["prob", str(small_csv), "--target", "0.45", "--at", "100000", "--family", "auto", *SMALL, "--json"]
+    )
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert set(out["weights"]) == {"pow3", "pow4", "mmf"}

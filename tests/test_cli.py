@@ -238,3 +238,29 @@ def test_bad_queries_exit_2(args, match, coco_nc, tmp_path):
     r = run(*[a.format(nc=coco_nc, bad=bad) for a in args])
     assert r.exit_code == 2, r.output
     assert match in r.output and "Traceback" not in r.output
+
+
+def test_queries_on_a_saved_fit_import_no_pymc(coco_nc):
+    """Reading a .nc answers without PyMC, PyTensor or compilation (fast cold start)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from curvecast.cli import app\n"
+        f"r = CliRunner().invoke(app, ['prob', {str(coco_nc)!r}, '--target', '0.45', '--at', '1e5', '--json'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in ('pymc', 'pytensor', 'nutpie', 'numba') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_help_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = "import sys\nimport curvecast.cli\nprint(sorted(m for m in ('pymc', 'arviz', 'pandas', 'matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
