@@ -70,7 +70,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--shared", default=str(HERE.parents[1] / "shared" / "benchmarks"))
-    ap.add_argument("--cases", default="help,saved,warm,refit,auto,cold,naive")
+    ap.add_argument("--cases", default="help,saved,warm,refit,auto,cold,engines,naive")
     a = ap.parse_args()
     shared = Path(a.shared)
     seed = str(shared / "seed_coco_bdd_map.csv")
@@ -147,6 +147,12 @@ def main() -> None:
                 setup=wipe,
             )
         )
+    if "engines" in cases:
+        for eng in ("nutpie-c", "pymc"):
+            env = dict(os.environ, CURVECAST_ENGINE=eng)
+            run_once([BIN, "prob", seed, *q], env)  # warm this engine's compile cache
+            rows.append(bench(f"cold process `prob seed.csv`, engine {eng}, cache warm", [BIN, "prob", seed, *q],
+                              max(1, a.runs // 2), env=env))
     if "naive" in cases:
         rows.append(
             bench("naive PyMC script (shared/benchmarks)", [PY, str(shared / "naive_pymc_baseline.py")], a.runs)
