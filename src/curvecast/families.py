@@ -127,9 +127,8 @@ def _bisect(fam: type[Family], y: Array, p: dict[str, Array], s: Scale) -> np.nd
     y = np.asarray(y, float)
     shape = np.broadcast_shapes(y.shape, *(np.shape(v) for v in p.values()))
     y = np.broadcast_to(y, shape)
-    lo = np.full(
-        shape, np.log(max(fam.n_min, 0.0) + 1e-9 * s.n_ref) if fam.n_min == 0 else np.log(fam.n_min * (1 + 1e-12))
-    )
+    n_lo = fam.n_min * (1 + 1e-12) if fam.n_min > 0 else 1e-9 * s.n_ref  # just inside the formula's domain
+    lo = np.full(shape, np.log(n_lo))
     hi = np.full(shape, np.log(s.n_ref) + 60.0)
     f_lo = s.sign * fam.mean(np.exp(lo), p, s)
     f_hi = s.sign * fam.mean(np.exp(hi), p, s)

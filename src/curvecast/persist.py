@@ -85,7 +85,6 @@ def save_fit(fit: Any, path: str | Path) -> None:
     groups: dict[str, Any] = {"posterior": post}
     if getattr(components[0], "_idata", None) is not None and len(components) == 1:
         src = components[0]._idata
-        groups = {"posterior": post}
         if hasattr(src, "sample_stats"):
             groups["sample_stats"] = src.sample_stats
         groups["fit_posterior"] = src.posterior
