@@ -245,7 +245,7 @@ class TestPriorTable:
         assert msg.count("\n  - ") == len(expected)
 
     def test_noise_parameter_is_known(self, known):
-        with pytest.raises(CurvecastError, match=r"\[noise\]\.tau: unknown parameter \(known: sigma\)"):
+        with pytest.raises(CurvecastError, match=r"\[noise\]\.tau: unknown parameter \(known: sigma, gamma\)"):
             parse_prior_table({"noise": {"tau": {"dist": "HalfNormal", "sigma": 1.0}}}, known)
 
 
