@@ -151,8 +151,14 @@ def main() -> None:
         for eng in ("nutpie-c", "pymc"):
             env = dict(os.environ, CURVECAST_ENGINE=eng)
             run_once([BIN, "prob", seed, *q], env)  # warm this engine's compile cache
-            rows.append(bench(f"cold process `prob seed.csv`, engine {eng}, cache warm", [BIN, "prob", seed, *q],
-                              max(1, a.runs // 2), env=env))
+            rows.append(
+                bench(
+                    f"cold process `prob seed.csv`, engine {eng}, cache warm",
+                    [BIN, "prob", seed, *q],
+                    max(1, a.runs // 2),
+                    env=env,
+                )
+            )
     if "naive" in cases:
         rows.append(
             bench("naive PyMC script (shared/benchmarks)", [PY, str(shared / "naive_pymc_baseline.py")], a.runs)
