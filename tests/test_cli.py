@@ -45,7 +45,8 @@ def test_prob_human_and_measured(coco_nc):
 
 def test_need_with_cost(coco_nc):
     out = ok_json(run("need", coco_nc, "--target", "0.45", "--prob", "0.8", "--cost-per-sample", "0.1", "--json"))
-    assert {"n_needed", "interval", "p_never", "expected_cost"} <= set(out)
+    assert {"n_needed", "interval", "p_never", "cost_at_prob", "expected_cost_if_reached"} <= set(out)
+    assert out["cost_at_prob"] == "inf" or out["cost_at_prob"] == pytest.approx(out["extra_samples"] * 0.1)
     r = run("need", coco_nc, "--target", "0.45")
     assert r.exit_code == 0 and "P(never reached)" in r.output
 

@@ -107,3 +107,19 @@ def test_measured_bands_are_wider_and_respect_bounds():
 def test_bad_queries_raise_clear_errors(call, match):
     with pytest.raises(CurvecastError, match=match):
         call(point_fit())
+
+
+def test_need_costs():
+    s = 2000
+    c = np.r_[np.full(s // 2, 0.6), np.full(s // 2, 0.45)]
+    f = make_fit(
+        {"y_ref": np.full(s, 0.34), "room": (c - 0.34) / 0.66, "alpha": np.full(s, 0.5), "sigma": np.full(s, 0.01)}
+    )
+    n_exact = 8000 * ((0.6 - 0.5) / (0.6 - 0.34)) ** (-1 / 0.5)
+    r = f.need(0.5, prob=0.4, cost_per_sample=0.25)
+    assert r["extra_samples"] == pytest.approx(n_exact - 8000)
+    assert r["cost_at_prob"] == pytest.approx(0.25 * (n_exact - 8000))
+    assert r["expected_cost_if_reached"] == pytest.approx(0.25 * (n_exact - 8000))
+    assert np.isinf(f.need(0.5, prob=0.8, cost_per_sample=1.0)["cost_at_prob"])
+    with pytest.raises(CurvecastError, match="cost per sample"):
+        f.need(0.5, cost_per_sample=-1)

@@ -173,6 +173,10 @@ def _fmt_n(v: float) -> str:
     return "never" if not math.isfinite(v) else f"{v:,.0f}"
 
 
+def _fmt_cost(v: float) -> str:
+    return "n/a (not reached)" if not math.isfinite(v) else f"{v:,.2f}"
+
+
 def _run(body: Any) -> Any:
     """Run a command body, turning domain errors into exit code 2 with no traceback."""
     try:
@@ -378,15 +382,9 @@ def need(
     """How much data reaches TARGET with probability --prob, and the chance it is never reached."""
 
     def body() -> None:
-        if cost_per_sample is not None and not (math.isfinite(cost_per_sample) and cost_per_sample >= 0):
-            raise CurvecastError("--cost-per-sample must be a number >= 0")
         o = _opts(curve, family, priors, metric_min, metric_max, decreasing, draws, chains, seed, x, y)
         f = _load_source(source, o, as_json)
-        r = f.need(target, prob=prob_)
-        extra = max(r["n_needed"] - r["n_current"], 0.0)
-        if cost_per_sample is not None:
-            r["extra_samples"] = extra
-            r["expected_cost"] = extra * cost_per_sample
+        r = f.need(target, prob=prob_, cost_per_sample=cost_per_sample)
         if as_json:
             _emit_json({**_fit_info(f), **r})
             _check_diag(f, strict, as_json)
@@ -400,10 +398,11 @@ def need(
             [f"P(already reached at {r['n_current']:,.0f})", f"{r['p_reached_now']:.2f}"],
         ]
         if cost_per_sample is not None:
-            rows.append(["samples beyond current data", _fmt_n(extra)])
-            rows.append(
-                ["expected cost", "n/a (never)" if not math.isfinite(extra) else f"{extra * cost_per_sample:,.2f}"]
-            )
+            rows += [
+                [f"samples beyond current data for P = {prob_:g}", _fmt_n(r["extra_samples"])],
+                [f"cost for P = {prob_:g}", _fmt_cost(r["cost_at_prob"])],
+                ["expected cost of the extra data (if ever reached)", _fmt_cost(r["expected_cost_if_reached"])],
+            ]
         _table(f"Data needed for {target:g} ({f.data.name})", ["quantity", "value"], rows, _diag_caption(f))
         if not f.bounded:
             typer.echo("Note: this family has no asymptote, so P(never) = 0 by assumption, not by evidence.")

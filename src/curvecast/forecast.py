@@ -117,7 +117,9 @@ class Forecast:
         draws = self.measured(n, seed) if measured else self.latent(n)
         return np.mean(self.data.sign * (draws - target) >= 0, axis=0)
 
-    def need(self, target: float, prob: float = 0.8, interval: float = 0.9) -> dict[str, Any]:
+    def need(
+        self, target: float, prob: float = 0.8, interval: float = 0.9, cost_per_sample: float | None = None
+    ) -> dict[str, Any]:
         """The data needed to reach ``target``.
 
         Returns the n at which P(reached) first exceeds ``prob`` (``inf`` when
@@ -125,7 +127,15 @@ class Forecast:
         interval for the n at which the curve crosses the target, the
         probability that it never does (the asymptote falls short) and the
         probability that it already has at the largest observed n.
+
+        With ``cost_per_sample``: ``extra_samples`` and ``cost_at_prob`` (the
+        budget beyond the current data that reaches the target with
+        probability ``prob``; inf if it never does) and
+        ``expected_cost_if_reached`` (the posterior mean cost of the extra data
+        over the draws in which the target is reached at all; see ``p_never``).
         """
+        if cost_per_sample is not None and not (np.isfinite(cost_per_sample) and cost_per_sample >= 0):
+            raise CurvecastError(f"cost per sample must be a number >= 0, got {cost_per_sample}")
         self.data.check_target(target)
         _check_prob(prob)
         _check_prob(interval, "interval")
@@ -133,10 +143,11 @@ class Forecast:
         ns = np.where(np.isnan(ns), np.inf, ns)
         # inverted-CDF quantiles: the smallest n with P(n* <= n) >= q; inf-safe
         lo, hi = np.quantile(ns, [(1 - interval) / 2, 1 - (1 - interval) / 2], method="inverted_cdf")
-        return {
+        n_needed = float(np.quantile(ns, prob, method="inverted_cdf"))
+        out: dict[str, Any] = {
             "target": float(target),
             "prob": prob,
-            "n_needed": float(np.quantile(ns, prob, method="inverted_cdf")),
+            "n_needed": n_needed,
             "interval": [float(lo), float(hi)],
             "interval_level": interval,
             "n_median": float(np.quantile(ns, 0.5, method="inverted_cdf")),
@@ -145,6 +156,17 @@ class Forecast:
             "n_current": self.data.n_ref,
             "bounded": self.bounded,
         }
+        if cost_per_sample is not None:
+            extra = max(n_needed - self.data.n_ref, 0.0)
+            reached = np.isfinite(ns)
+            beyond = np.maximum(ns[reached] - self.data.n_ref, 0.0)
+            out |= {
+                "cost_per_sample": float(cost_per_sample),
+                "extra_samples": extra,
+                "cost_at_prob": extra * cost_per_sample,
+                "expected_cost_if_reached": float(beyond.mean() * cost_per_sample) if reached.any() else float("inf"),
+            }
+        return out
 
     def gain(self, step: float, from_n: float | None = None, interval: float = 0.9) -> dict[str, Any]:
         """Improvement (in the metric's good direction) from ``from_n`` to ``from_n + step``."""
