@@ -98,16 +98,12 @@ def build_model(family: type[Family], data: CurveData, priors: dict[str, Prior])
         assert set(syms) == set(SYMBOLS)
         theta = {}
         for pname in family.params:
-            prior = priors[pname]
-            args = {k: syms[v] if isinstance(v, str) else float(v) for k, v in prior.params.items()}
-            theta[pname] = prior.to_pymc(pname, args)
+            theta[pname] = priors[pname].to_pymc(pname, priors[pname].resolve(syms))
         scale = Scale(n_ref=d["n_ref"], sign=d["sign"], best=d["best"], worst=d["worst"])
         mu = family.mean(d["n_obs"], theta, scale, pytensor_ops())
-        sp = priors["sigma"]
-        sigma = sp.to_pymc("sigma", {k: syms[v] if isinstance(v, str) else float(v) for k, v in sp.params.items()})
+        sigma = priors["sigma"].to_pymc("sigma", priors["sigma"].resolve(syms))
         if data.has_replicates:
-            gp = priors["gamma"]
-            gamma = gp.to_pymc("gamma", {k: syms[v] if isinstance(v, str) else float(v) for k, v in gp.params.items()})
+            gamma = priors["gamma"].to_pymc("gamma", priors["gamma"].resolve(syms))
             sigma = sigma * (d["n_obs"] / d["n_ref"]) ** (-gamma)
         pm.Normal("y", mu=mu, sigma=sigma, observed=d["y_obs"], shape=d["n_obs"].shape)
     return model

@@ -118,9 +118,13 @@ class Prior:
         rest = {k: v for k, v in d.items() if k != "dist"}
         return cls(d["dist"], **rest)
 
-    def resolve(self, symbols: dict[str, float]) -> dict[str, float]:
-        """Parameter values with data symbols replaced by numbers."""
-        return {k: float(symbols[v]) if isinstance(v, str) else float(v) for k, v in self.params.items()}
+    def resolve(self, symbols: dict[str, Any]) -> dict[str, Any]:
+        """Parameter values with each data symbol replaced by ``symbols[name]``.
+
+        ``symbols`` holds numbers (``CurveData.symbols()``) or, when building a
+        model, the ``pm.Data`` variables that carry them.
+        """
+        return {k: symbols[v] if isinstance(v, str) else float(v) for k, v in self.params.items()}
 
     def to_pymc(self, name: str, values: dict[str, Any]) -> Any:
         """Create the PyMC random variable ``name`` inside the current model."""
