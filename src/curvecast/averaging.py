@@ -22,9 +22,7 @@ AUTO_FAMILIES: tuple[str, ...] = ("pow3", "pow4", "mmf")
 
 def pointwise_loglik(fit: Any) -> np.ndarray:
     """log N(y_i | f(n_i), sigma) for every draw and observation: (draws, obs)."""
-    lat = fit.latent(fit.data.n)
-    sig = fit.sigma_at(fit.data.n)
-    return np.asarray(-0.5 * ((fit.data.y[None, :] - lat) / sig) ** 2 - np.log(sig) - 0.5 * np.log(2 * np.pi))
+    return Forecast.pointwise_logpdf(fit, fit.data.n, fit.data.y)
 
 
 def stacking_weights(fits: list[Any]) -> np.ndarray:
@@ -135,11 +133,6 @@ class AveragedFit(Forecast):
             for k, v in c.summary().items():
                 out[f"{c.family.name}.{k}"] = v
         return out
-
-    def save(self, path: str) -> None:
-        from curvecast.persist import save_fit
-
-        save_fit(self, path)
 
 
 def fit_auto(data: CurveData, *, families: tuple[str, ...] | None = None, **kw: Any) -> AveragedFit:

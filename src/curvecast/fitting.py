@@ -233,11 +233,6 @@ class CurveFit(Forecast):
             for k, v in rows.items()
         }
 
-    def save(self, path: str) -> None:
-        from curvecast.persist import save_fit
-
-        save_fit(self, path)
-
     def __repr__(self) -> str:
         d = self.diagnostics
         return (

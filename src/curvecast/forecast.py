@@ -54,6 +54,12 @@ class Forecast:
         """Draws of the n at which the curve first reaches ``target`` (inf: never)."""
         raise NotImplementedError
 
+    def save(self, path: str) -> None:
+        """Write the fit to a netCDF file (atomically); read it back with ``curvecast.load``."""
+        from curvecast.persist import save_fit
+
+        save_fit(self, path)
+
     # -- shared queries -----------------------------------------------------
     def measured(self, n: Any, seed: int = 0) -> np.ndarray:
         """Draws of a new evaluation at ``n``: the curve plus evaluation noise."""
