@@ -8,12 +8,15 @@ import os
 import warnings
 from typing import Any, cast
 
+from curvecast import logp_cache
 from curvecast.data import CurveData
 from curvecast.families import Family
+from curvecast.logp_cache import CachedModel
 from curvecast.model import build_model, data_values
 from curvecast.priors import Prior
 
-#: nutpie: Rust NUTS on a numba-compiled log-density (slow compile, fast sampling; bulk work).
+#: nutpie: Rust NUTS on a numba-compiled log-density; the compiled callbacks are kept on
+#: disk (``logp_cache``), so only the first process to see a model pays the ~10 s compile.
 #: nutpie-c: the same sampler on a PyTensor C-compiled log-density called from Python
 #: (compiled modules are cached on disk, so a new process starts fast; single forecasts).
 #: pymc: PyMC's own NUTS, the fallback.
@@ -67,10 +70,15 @@ def sample(
             import nutpie
 
             if key not in _CACHE:
-                model = build_model(family, data, priors)
-                _CACHE[key] = nutpie.compile_pymc_model(model) if engine == "nutpie" else _CModel(model)
+                _CACHE[key] = (
+                    _compile_nutpie(family, data, priors, key)
+                    if engine == "nutpie"
+                    else _CModel(build_model(family, data, priors))
+                )
             base = _CACHE[key]
-            if engine == "nutpie":
+            if isinstance(base, CachedModel):
+                compiled = base.with_data(values)
+            elif engine == "nutpie":
                 compiled = base.with_data(**{k: v for k, v in values.items() if k in base.shared_data})
             else:
                 base.set_data(values)
@@ -104,6 +112,65 @@ def sample(
                     compute_convergence_checks=False,
                 )
     raise ValueError(f"unknown engine {engine!r}; use one of {ENGINES}")
+
+
+def _compile_nutpie(family: type[Family], data: CurveData, priors: dict[str, Prior], key: Any) -> Any:
+    """The model's callbacks from the disk cache (a hit needs neither PyMC nor a compile),
+    compiling them in a child process on a miss; nutpie's own per-process compile where
+    the cache cannot serve the model (``CURVECAST_NO_DISK_CACHE=1`` forces that)."""
+    import nutpie
+
+    if os.environ.get("CURVECAST_NO_DISK_CACHE") != "1":
+        cached = logp_cache.load(key)
+        if cached is None:
+            _store_in_child(family, priors, data.has_replicates)
+            cached = logp_cache.load(key)
+        if cached is not None:
+            return cached
+    return nutpie.compile_pymc_model(build_model(family, data, priors))
+
+
+def _store_in_child(family: type[Family], priors: dict[str, Prior], replicates: bool) -> None:
+    """Compile and store a model's callbacks in a fresh process (see ``logp_cache.store``)."""
+    import contextlib
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    recipe = {
+        "family": family.name,
+        "priors": {k: p.to_dict() for k, p in priors.items()},
+        "replicates": replicates,
+    }
+    src = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, *filter(None, [os.environ.get("PYTHONPATH")])]))
+    with contextlib.suppress(OSError, subprocess.SubprocessError):  # the caller falls back
+        subprocess.run(
+            [sys.executable, "-m", "curvecast.engine", json.dumps(recipe)],
+            env=env,
+            capture_output=True,
+            timeout=900,
+            check=False,
+        )
+
+
+def _store_recipe(recipe: dict[str, Any]) -> bool:
+    """Child-process side of ``_store_in_child``: build the model on stand-in data (data
+    only enters as ``pm.Data``) and store its callbacks under the key ``sample`` uses."""
+    from curvecast.families import get_family
+
+    family = get_family(recipe["family"])
+    priors = {k: Prior.from_dict(v) for k, v in recipe["priors"].items()}
+    n = [1000.0, 2000.0, 4000.0, 8000.0]
+    y = [0.2, 0.3, 0.35, 0.4]
+    if recipe["replicates"]:
+        n, y = n + n, y + [v + 0.01 for v in y]
+    data = CurveData(n, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = build_model(family, data, priors)
+        return logp_cache.store(model, _key(family, priors, "nutpie", bool(recipe["replicates"])))
 
 
 class _CModel:
@@ -175,3 +242,10 @@ class _CModel:
             names,
             make_initial_point_fn=init,
         )
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through _store_in_child
+    import json
+    import sys
+
+    sys.exit(0 if _store_recipe(json.loads(sys.argv[1])) else 1)

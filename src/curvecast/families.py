@@ -68,6 +68,8 @@ class Scale:
 
 
 REGISTRY: dict[str, type[Family]] = {}
+#: parameter names the shared noise and discrepancy code uses; no family may take them
+RESERVED_PARAMS = ("sigma", "gamma", "disc_z")
 
 _Y_REF = Prior("TruncatedNormal", mu="y_last", sigma="y_spread", lower="metric_min", upper="metric_max")
 _ROOM = Prior("Beta", alpha=1.0, beta=3.0)
@@ -95,6 +97,9 @@ class Family:
             return
         if cls.name in REGISTRY:
             raise TypeError(f"family {cls.name!r} is registered twice")
+        clash = set(cls.params) & set(RESERVED_PARAMS)
+        if clash:
+            raise TypeError(f"family {cls.name!r}: parameter names {sorted(clash)} are reserved for the noise model")
         if set(cls.params) != set(cls.priors):
             raise TypeError(
                 f"family {cls.name!r}: parameters {sorted(cls.params)} do not match prior keys {sorted(cls.priors)}"
@@ -360,23 +365,23 @@ class VaporPressure(Saturating):
     """Vapor pressure (Domhan's vap): ``exp(a + b / n + c * log(n))``, written
     as a gap to the asymptote.
 
-    Anchored: ``r(x) = x^-alpha * exp(gamma * (1/x - 1))``; the ``1/n`` term
+    Anchored: ``r(x) = x^-alpha * exp(beta * (1/x - 1))``; the ``1/n`` term
     lets the early gap close faster than a pure power law.
     """
 
     name = "vap"
     formula = "c - exp(a + b / n + d * log(n))"
-    params = {"y_ref": "real", "room": "unit", "alpha": "positive", "gamma": "positive"}
+    params = {"y_ref": "real", "room": "unit", "alpha": "positive", "beta": "positive"}
     priors = {
         "y_ref": _Y_REF,
         "room": _ROOM,
         "alpha": Prior("LogNormal", mu=-1.2, sigma=0.8),
-        "gamma": Prior("LogNormal", mu=-3.0, sigma=1.0),
+        "beta": Prior("LogNormal", mu=-3.0, sigma=1.0),
     }
 
     @classmethod
     def ratio(cls, x, p, ops):
-        return x ** (-p["alpha"]) * ops.exp(p["gamma"] * (1.0 / x - 1.0))
+        return x ** (-p["alpha"]) * ops.exp(p["beta"] * (1.0 / x - 1.0))
 
 
 class ILog2(Saturating):

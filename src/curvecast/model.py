@@ -13,7 +13,7 @@ import numpy as np
 
 from curvecast.data import CurveData
 from curvecast.errors import CurvecastError
-from curvecast.families import Family, Scale, pytensor_ops
+from curvecast.families import RESERVED_PARAMS, Family, Scale, pytensor_ops
 from curvecast.priors import SYMBOLS, Prior, PriorSet, check_support
 
 #: the observation-noise parameters, shared by every family
@@ -24,6 +24,7 @@ NOISE_PRIORS = {
     "sigma": Prior("LogNormal", mu="log_noise_scale", sigma=0.5),
     "gamma": Prior("HalfNormal", sigma=0.5),
 }
+assert set(NOISE_PARAMS) <= set(RESERVED_PARAMS)
 
 
 def known_parameters() -> dict[str, dict[str, str]]:
