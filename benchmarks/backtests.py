@@ -36,6 +36,7 @@ KEYS = [
     "crps_mean",
     "lpd_mean",
     "divergent_fits",
+    "retried_fits",
     "seconds",
 ]
 

@@ -7,6 +7,8 @@ ratios compare like with like. Usage:
 
     python benchmarks/speed.py [--runs 5] [--shared ../shared/benchmarks] [--cases a,b,...]
 
+``--cases batch`` times ``curvecast batch`` on 10, 100 and all 240 LCDB dev curves (one run each).
+
 Prints a Markdown table for benchmarks/RESULTS.md.
 """
 
@@ -66,11 +68,32 @@ def bench(
     }
 
 
+def bench_pair(a: tuple[str, list[str]], b: tuple[str, list[str]], runs: int) -> list[dict[str, object]]:
+    """Two cases run alternately (a, b, a, b, ...), so a ratio compares like with like."""
+    ra: list[dict[str, object]] = []
+    rb: list[dict[str, object]] = []
+    for _ in range(runs):
+        ra.append(bench(*a, 1))
+        rb.append(bench(*b, 1))
+    return [_merge(ra), _merge(rb)]
+
+
+def _merge(rs: list[dict[str, object]]) -> dict[str, object]:
+    walls = [float(r["median"]) for r in rs]  # type: ignore[arg-type]
+    return rs[0] | {
+        "median": statistics.median(walls),
+        "min": min(walls),
+        "max": max(walls),
+        "runs": len(rs),
+        "peak_gb": max(float(r["peak_gb"]) for r in rs),  # type: ignore[arg-type]
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--shared", default=str(HERE.parents[1] / "shared" / "benchmarks"))
-    ap.add_argument("--cases", default="help,saved,warm,refit,auto,cold,engines,naive")
+    ap.add_argument("--cases", default="help,saved,warm,refit,auto,cold,engines,naive")  # also: batch
     a = ap.parse_args()
     shared = Path(a.shared)
     seed = str(shared / "seed_coco_bdd_map.csv")
@@ -78,6 +101,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="curvecast-bench-"))
     fitnc = tmp / "fit.nc"
     q = ["--curve", "COCO_ssd_resnet101_v1_fpn", "--target", "0.5", "--at", "100000"]
+    naive_script = str(shared / "naive_pymc_baseline.py")
     rows = []
     if "help" in cases:
         rows.append(bench("`curvecast --help`", [BIN, "--help"], a.runs))
@@ -96,9 +120,12 @@ def main() -> None:
         )
     if "warm" in cases:
         run_once([BIN, "prob", seed, *q])  # make sure the compile cache is warm
-        rows.append(
-            bench("cold process `prob seed.csv`, one family, compile cache warm", [BIN, "prob", seed, *q], a.runs)
-        )
+        warm = ("cold process `prob seed.csv`, one family, compile cache warm", [BIN, "prob", seed, *q])
+        if "naive" in cases:
+            # interleave with the naive script so that both see the same machine load
+            rows += bench_pair(warm, ("naive PyMC script (shared/benchmarks)", [PY, naive_script]), a.runs)
+        else:
+            rows.append(bench(*warm, a.runs))
     if "refit" in cases:
         code = (
             "import time, warnings; warnings.simplefilter('ignore'); import curvecast as cc\n"
@@ -123,6 +150,7 @@ def main() -> None:
             }
         )
     if "auto" in cases:
+        run_once([BIN, "prob", seed, *q, "--family", "auto"])  # warm the cache for every family of auto
         rows.append(
             bench(
                 "`--family auto`, cold process (cache warm)",
@@ -137,7 +165,12 @@ def main() -> None:
             shutil.rmtree(cold_dir, ignore_errors=True)
             cold_dir.mkdir()
 
-        env = dict(os.environ, PYTENSOR_FLAGS=f"compiledir={cold_dir}/pt", NUMBA_CACHE_DIR=str(cold_dir / "nb"))
+        env = dict(
+            os.environ,
+            PYTENSOR_FLAGS=f"compiledir={cold_dir}/pt",
+            NUMBA_CACHE_DIR=str(cold_dir / "nb"),
+            CURVECAST_CACHE_DIR=str(cold_dir / "cc"),
+        )
         rows.append(
             bench(
                 "cold process, cold compile cache (fresh machine)",
@@ -148,6 +181,13 @@ def main() -> None:
             )
         )
     if "engines" in cases:
+        runs = max(1, a.runs // 2)
+        env = dict(os.environ, CURVECAST_NO_DISK_CACHE="1")
+        rows.append(
+            bench(
+                "cold process `prob seed.csv`, nutpie's own compile (no disk cache)", [BIN, "prob", seed, *q], runs, env
+            )
+        )
         for eng in ("nutpie-c", "pymc"):
             env = dict(os.environ, CURVECAST_ENGINE=eng)
             run_once([BIN, "prob", seed, *q], env)  # warm this engine's compile cache
@@ -159,10 +199,14 @@ def main() -> None:
                     env=env,
                 )
             )
-    if "naive" in cases:
-        rows.append(
-            bench("naive PyMC script (shared/benchmarks)", [PY, str(shared / "naive_pymc_baseline.py")], a.runs)
-        )
+    if "batch" in cases:
+        lcdb = str(shared / "lcdb_accuracy_dev.csv")
+        out_csv = str(tmp / "answers.csv")
+        for limit in ("10", "100", "240"):
+            cmd = [BIN, "batch", lcdb, "--at", "10000", "--at", "100000", "--targets", "0.9", "-o", out_csv]
+            rows.append(bench(f"batch, {limit} LCDB dev curves (cache warm)", [*cmd, "--limit", limit], 1))
+    if "naive" in cases and "warm" not in cases:
+        rows.append(bench("naive PyMC script (shared/benchmarks)", [PY, naive_script], a.runs))
     print(
         f"\nmachine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores; python {platform.python_version()}"
     )

@@ -82,6 +82,7 @@ def test_backtest_json_keys(two_curves, tmp_path):
         "crps_mean",
         "lpd_mean",
         "divergent_fits",
+        "retried_fits",
         "seconds",
     ):
         assert k in s

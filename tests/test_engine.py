@@ -113,3 +113,25 @@ def test_unwritable_cache_directory_falls_back(tmp_path):
         model = build_model(fam, CurveData(N, Y), merged_priors(fam, None))
     assert logp_cache.store(model, ("test",), blocker / "cache") is False
     assert logp_cache.load(("test",), blocker / "cache") is None
+
+
+def test_same_seed_same_draws_on_a_cache_miss_and_a_hit(tmp_path):
+    """The first process compiles (a miss), the second loads from disk (a hit):
+    the draws must be identical."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import warnings; warnings.simplefilter('ignore')\n"
+        "import curvecast as cc\n"
+        "f = cc.fit([1183, 2957, 5914, 11829], [0.191, 0.262, 0.323, 0.376], draws=100, tune=100, chains=2, seed=7)\n"
+        "print(repr(float(f.params_['alpha'].sum())), repr(float(f.params_['room'].sum())))\n"
+    )
+    env = dict(os.environ, CURVECAST_CACHE_DIR=str(tmp_path / "cache"))
+    runs = [
+        subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    ]
+    assert list((tmp_path / "cache").glob("cc_*.json")), "the first run should have stored the model"
+    assert runs[0].strip() and runs[0] == runs[1]

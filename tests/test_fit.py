@@ -111,3 +111,36 @@ def test_done_when_coco_default_fit_is_healthy():
     d = f.diagnostics
     assert d["divergences"] == 0 and d["rhat_max"] <= 1.01 and d["ess_bulk_min"] >= 400
     assert 0 <= f.prob(0.5, [100_000])[0] <= 1
+
+
+def test_divergent_fit_is_retried_with_smaller_steps(monkeypatch):
+    """A fit with divergences is sampled again at RETRY_TARGET_ACCEPT and says so."""
+    import curvecast as cc
+    from curvecast import engine, fitting
+
+    seen: list[float] = []
+    real_sample, real_diagnose = engine.sample, fitting.diagnose
+
+    def sample(*a, **k):
+        seen.append(k["target_accept"])
+        return real_sample(*a, **k)
+
+    def diagnose(idata, names):
+        d = real_diagnose(idata, names)
+        if len(seen) == 1:  # pretend the first try diverged
+            d["divergences"] = 3
+        return d
+
+    monkeypatch.setattr(engine, "sample", sample)
+    monkeypatch.setattr(fitting, "diagnose", diagnose)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = cc.fit(COCO_N, COCO_Y, draws=100, tune=100, chains=2, seed=1)
+    assert seen == [0.95, fitting.RETRY_TARGET_ACCEPT]
+    assert f.diagnostics["retried"] == {"target_accept": 0.95, "divergences": 3}
+    assert f.settings["target_accept"] == fitting.RETRY_TARGET_ACCEPT
+    seen.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = cc.fit(COCO_N, COCO_Y, draws=100, tune=100, chains=2, seed=1, retry_divergent=False)
+    assert seen == [0.95] and "retried" not in g.diagnostics

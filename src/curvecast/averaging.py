@@ -46,6 +46,9 @@ def stacking_weights(fits: list[Any]) -> np.ndarray:
     return w / w.sum() if w.sum() > 0 else np.full(len(fits), 1 / len(fits))
 
 
+_PER_FAMILY_KEYS = ("divergences", "rhat_max", "ess_bulk_min", "retried")
+
+
 class AveragedFit(Forecast):
     """A weighted mixture of :class:`~curvecast.fitting.CurveFit` posteriors."""
 
@@ -85,7 +88,7 @@ class AveragedFit(Forecast):
             "ess_bulk_min": float(min(c.diagnostics["ess_bulk_min"] for c in act)),
             "ess_tail_min": float(min(c.diagnostics["ess_tail_min"] for c in act)),
             "per_family": {
-                c.family.name: {k: c.diagnostics[k] for k in ("divergences", "rhat_max", "ess_bulk_min")}
+                c.family.name: {k: v for k, v in c.diagnostics.items() if k in _PER_FAMILY_KEYS}
                 for c in self.components
             },
         }

@@ -87,6 +87,8 @@ def score_fit(
     row["crps"] = float(np.mean(crps_samples(draws, y_out)))
     row["lpd"] = float(np.mean(f.log_predictive_density(n_out, y_out)))
     row["divergences"] = int(f.diagnostics["divergences"])
+    per_family = f.diagnostics.get("per_family", {}).values()
+    row["retried"] = int(bool(f.diagnostics.get("retried")) or any("retried" in v for v in per_family))
     row["rhat_max"] = float(f.diagnostics["rhat_max"])
     row["seconds"] = seconds
     # baselines
@@ -142,6 +144,7 @@ def summarize(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         "crps_mean": float(np.mean(col("crps"))),
         "lpd_mean": float(np.mean(col("lpd"))),
         "divergent_fits": int(np.sum(col("divergences") > 0)),
+        "retried_fits": int(sum(int(r.get("retried", 0)) for r in rows)),
         "seconds": seconds,
     }
     for b in ("logreg", "last"):

@@ -104,7 +104,10 @@ def _load_source(source: Path, o: FitOptions, quiet: bool) -> Any:
 def _diag_json(f: Any) -> dict[str, Any]:
     d = f.diagnostics
     keys = ("divergences", "rhat_max", "ess_bulk_min", "ess_tail_min", "ok", "problems")
-    return {k: d.get(k) for k in keys}
+    out = {k: d.get(k) for k in keys}
+    if d.get("retried"):
+        out["retried"] = d["retried"]
+    return out
 
 
 def _finite(v: Any) -> Any:
@@ -163,10 +166,14 @@ def _table(title: str, columns: list[str], rows: list[list[str]], caption: str |
 
 def _diag_caption(f: Any) -> str:
     d = f.diagnostics
-    return (
+    text = (
         f"{f.label} · divergences {d['divergences']} · r-hat max {d['rhat_max']:.3f} · "
         f"bulk ESS min {d['ess_bulk_min']:.0f}"
     )
+    if d.get("retried"):
+        r = d["retried"]
+        text += f" · refit at target_accept {f.settings['target_accept']:g} after {r['divergences']} divergences"
+    return text
 
 
 def _fmt_n(v: float) -> str:
@@ -721,6 +728,7 @@ def backtest(
             ["CRPS (mean)", f"{s['crps_mean']:.4f}", "-", "-"],
             ["log pred. density (mean)", f"{s['lpd_mean']:.3f}", "-", "-"],
             ["fits with divergences", str(s["divergent_fits"]), "-", "-"],
+            ["fits refit after divergences", str(s["retried_fits"]), "-", "-"],
         ]
         cap = (
             f"{res['n_curves']} curves, {res['n_skipped']} skipped (< 3 distinct n below the cutoff), "

@@ -21,6 +21,8 @@ DEFAULT_DISCREPANCY = Discrepancy()
 #: thresholds a fit must meet to count as healthy
 RHAT_MAX = 1.01
 ESS_MIN = 400
+#: a fit with divergent transitions is sampled again with this smaller step-size target
+RETRY_TARGET_ACCEPT = 0.99
 
 
 def diagnose(idata: Any, var_names: list[str]) -> dict[str, Any]:
@@ -259,6 +261,7 @@ def fit(
     engine: str | None = None,
     name: str = "curve",
     discrepancy: Discrepancy | bool = True,
+    retry_divergent: bool = True,
 ) -> Any:
     """Fit a learning curve with NUTS.
 
@@ -278,6 +281,11 @@ def fit(
     discrepancy : Discrepancy or bool
         Model discrepancy beyond the data (see ``curvecast.discrepancy``);
         True uses the calibrated default, False switches it off.
+    retry_divergent : bool
+        If the fit has divergent transitions, sample again (same seed) with
+        ``target_accept`` = ``RETRY_TARGET_ACCEPT``: smaller steps get through the
+        narrow ridges of flat or dipping curves. The second fit is kept, and
+        ``diagnostics["retried"]`` records the first try's divergences.
 
     Returns
     -------
@@ -324,19 +332,29 @@ def fit(
     check_family_fits(fam, data)
     merged = merged_priors(fam, priors)
     eng_name = engine or eng.default_engine()
-    idata = eng.sample(
-        fam,
-        data,
-        merged,
-        draws=int(draws),
-        tune=int(tune),
-        chains=int(chains),
-        seed=int(seed),
-        target_accept=float(target_accept),
-        engine=eng_name,
-    )
     free = [*fam.params, "sigma", *(["gamma"] if data.has_replicates else [])]
-    diag = diagnose(idata, free)
+
+    def run(accept: float) -> tuple[Any, dict[str, Any]]:
+        idata = eng.sample(
+            fam,
+            data,
+            merged,
+            draws=int(draws),
+            tune=int(tune),
+            chains=int(chains),
+            seed=int(seed),
+            target_accept=accept,
+            engine=eng_name,
+        )
+        return idata, diagnose(idata, free)
+
+    idata, diag = run(float(target_accept))
+    used_accept = float(target_accept)
+    if retry_divergent and diag["divergences"] > 0 and target_accept < RETRY_TARGET_ACCEPT:
+        first = {"target_accept": used_accept, "divergences": diag["divergences"]}
+        idata, diag = run(RETRY_TARGET_ACCEPT)
+        used_accept = RETRY_TARGET_ACCEPT
+        diag["retried"] = first
     params = {k: np.asarray(idata.posterior[k]).reshape(-1) for k in free}
     disc = DEFAULT_DISCREPANCY if discrepancy is True else (discrepancy or NO_DISCREPANCY)
     if disc.kappa > 0:
@@ -346,7 +364,7 @@ def fit(
         "tune": int(tune),
         "chains": int(chains),
         "seed": int(seed),
-        "target_accept": float(target_accept),
+        "target_accept": used_accept,
         "engine": eng_name,
         "discrepancy": disc.to_dict(),
     }
