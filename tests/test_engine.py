@@ -135,3 +135,33 @@ def test_same_seed_same_draws_on_a_cache_miss_and_a_hit(tmp_path):
     ]
     assert list((tmp_path / "cache").glob("cc_*.json")), "the first run should have stored the model"
     assert runs[0].strip() and runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("family", ["pow3", "exp3", "mmf", "weibull"])
+def test_ridge_coordinates_leave_the_posterior_unchanged(family):
+    """Sampling room along the ridge is a unit-Jacobian change of coordinates: the
+    log-density at corresponding points equals the plain model's exactly."""
+    from curvecast.families import NUMPY_OPS
+
+    fam = families.get_family(family)
+    priors = merged_priors(fam, None)
+    data = CurveData([16.0, 23.0, 32.0, 64.0, 256.0], [0.82, 0.829, 0.831, 0.830, 0.831])
+    shape = [p for p in fam.params if p not in ("y_ref", "room")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = build_model(fam, data, priors, ridge_coordinates=False)
+        ridge = build_model(fam, data, priors)
+        lp_plain, lp_ridge = plain.compile_logp(), ridge.compile_logp()
+        values = {v.name: v for v in plain.unobserved_value_vars}
+        constrained = plain.compile_fn([values[p] for p in shape], inputs=plain.value_vars, on_unused_input="ignore")
+    assert "room_shifted" in ridge.named_vars and "room" in ridge.named_vars
+    rng = np.random.default_rng(1)
+    base = plain.initial_point()
+    x_min = 16.0 / 256.0
+    for _ in range(5):
+        point = {k: v + rng.normal(scale=0.5) for k, v in base.items()}
+        theta = dict(zip(shape, (float(v) for v in constrained(point)), strict=True))
+        log_rise = math.log(float(fam.ratio(np.float64(x_min), theta, NUMPY_OPS)) - 1.0)
+        other = {k: v for k, v in point.items() if k != "room_logodds__"}
+        other["room_shifted"] = float(point["room_logodds__"]) + log_rise
+        assert float(lp_ridge(other)) == pytest.approx(float(lp_plain(point)), rel=1e-9, abs=1e-9)
