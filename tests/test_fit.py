@@ -144,3 +144,8 @@ def test_divergent_fit_is_retried_with_smaller_steps(monkeypatch):
         warnings.simplefilter("ignore")
         g = cc.fit(COCO_N, COCO_Y, draws=100, tune=100, chains=2, seed=1, retry_divergent=False)
     assert seen == [0.95] and "retried" not in g.diagnostics
+    seen.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cc.fit(COCO_N, COCO_Y, family="auto", draws=100, tune=100, chains=2, seed=1, retry_divergent=False)
+    assert seen == [0.95] * 3  # the averaged path honours the switch too

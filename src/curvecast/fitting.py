@@ -327,6 +327,7 @@ def fit(
             target_accept=target_accept,
             engine=engine,
             discrepancy=discrepancy,
+            retry_divergent=retry_divergent,
         )
     fam = get_family(family)
     check_family_fits(fam, data)
