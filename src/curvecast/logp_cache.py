@@ -22,6 +22,7 @@ uses nutpie's own compilation.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import importlib.util
 import json
@@ -93,7 +94,6 @@ def init(buf):
 """
 
 _LOCK = threading.Lock()
-_ERFCX_REGISTERED = False
 
 
 def cache_dir() -> Path:
@@ -105,6 +105,7 @@ def cache_dir() -> Path:
     return Path(base) / "curvecast"
 
 
+@functools.cache
 def _source_digest() -> str:
     """Hash of every curvecast source file and of the libraries that build the graphs."""
     from importlib.metadata import version
@@ -120,15 +121,16 @@ def _source_digest() -> str:
     return h.hexdigest()
 
 
-_DIGEST: str | None = None
-
-
 def model_key(identity: tuple[Any, ...]) -> str:
     """Cache key of a model described by ``identity`` (family, priors, replicates...)."""
-    global _DIGEST
-    if _DIGEST is None:
-        _DIGEST = _source_digest()
-    return hashlib.sha256((_DIGEST + repr(identity)).encode()).hexdigest()[:32]
+    return hashlib.sha256((_source_digest() + repr(identity)).encode()).hexdigest()[:32]
+
+
+def _entry(identity: tuple[Any, ...], directory: Path | None) -> tuple[Path, Path, str]:
+    """The generated module, its manifest and its module name for ``identity``."""
+    key = model_key(identity)
+    directory = directory or cache_dir()
+    return directory / f"cc_{key}.py", directory / f"cc_{key}.json", f"curvecast_logp_{key}"
 
 
 # --------------------------------------------------------------------------------------
@@ -152,10 +154,8 @@ def erfcx(x: float) -> float:
     return total / (x * math.sqrt(math.pi))
 
 
+@functools.cache
 def _register_erfcx() -> None:
-    global _ERFCX_REGISTERED
-    if _ERFCX_REGISTERED:
-        return
     from pytensor.link.numba.dispatch.basic import numba_njit, register_funcify_and_cache_key
     from pytensor.link.numba.dispatch.scalar import scalar_op_cache_key
     from pytensor.scalar.math import Erfcx
@@ -165,8 +165,6 @@ def _register_erfcx() -> None:
     @register_funcify_and_cache_key(Erfcx)
     def _funcify_erfcx(op: Any, node: Any = None, **kwargs: Any) -> Any:
         return nb_erfcx, scalar_op_cache_key(op, cache_version="curvecast-1")
-
-    _ERFCX_REGISTERED = True
 
 
 # --------------------------------------------------------------------------------------
@@ -350,10 +348,7 @@ class CachedModel:
 
 def load(identity: tuple[Any, ...], directory: Path | None = None) -> CachedModel | None:
     """The cached callbacks of the model ``identity`` names, or ``None`` on a miss."""
-    directory = directory or cache_dir()
-    key = model_key(identity)
-    path, manifest = directory / f"cc_{key}.py", directory / f"cc_{key}.json"
-    modname = f"curvecast_logp_{key}"
+    path, manifest, modname = _entry(identity, directory)
     if not (manifest.exists() and path.exists()):
         return None
     with _LOCK:
@@ -377,14 +372,12 @@ def store(model: Any, identity: tuple[Any, ...], directory: Path | None = None) 
     the last bit, and the same seed must give the same draws whether or not
     the cache was warm.
     """
-    directory = directory or cache_dir()
-    key = model_key(identity)
-    path, manifest = directory / f"cc_{key}.py", directory / f"cc_{key}.json"
+    path, manifest, modname = _entry(identity, directory)
     graphs = _graphs(model)
     if graphs is None:
         return False
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         src = _TEMPLATE.format(ndim=len(graphs.names), nexp=len(graphs.exp_names), args=_unpack_args(graphs.layout))
         if not path.exists() or path.read_text() != src:
             _write_atomic(path, src)
@@ -398,7 +391,7 @@ def store(model: Any, identity: tuple[Any, ...], directory: Path | None = None) 
         f_logp = compile_pymc(ins, graphs.logp_grad, mode="NUMBA", on_unused_input="ignore")
         f_expand = compile_pymc(ins, graphs.expanded, mode="NUMBA", on_unused_input="ignore")
         f_init = compile_pymc(graphs.data, graphs.init, mode="NUMBA", on_unused_input="ignore")
-    mod = _load_module(path, f"curvecast_logp_{key}")
+    mod = _load_module(path, modname)
     mod.graph_logp = f_logp.vm.jit_fn
     mod.graph_expand = f_expand.vm.jit_fn
     mod.graph_init = f_init.vm.jit_fn

@@ -94,9 +94,7 @@ def _has_ridge(family: type[Family]) -> bool:
     )
 
 
-def _room_along_ridge(
-    family: type[Saturating], theta: dict[str, Any], d: dict[str, Any], prior: dict[str, Any], dist: str
-) -> Any:
+def _room_along_ridge(family: type[Saturating], theta: dict[str, Any], d: dict[str, Any], prior: Any) -> Any:
     """``room`` with its prior unchanged, but sampled in coordinates that follow the data.
 
     The data pin the rise the curve makes over the observed sizes,
@@ -106,7 +104,8 @@ def _room_along_ridge(
     ``room_shifted = logit(room) + log(r(x_min) - 1)`` instead straightens it. The map
     from (room_shifted, shape) to (logit room, shape) is triangular with unit
     Jacobian, so adding ``room``'s prior density in logit space (prior logp plus
-    log room + log(1 - room)) leaves the posterior exactly as before.
+    log room + log(1 - room)) leaves the posterior exactly as before. ``prior`` is
+    room's prior as an unnamed PyMC distribution (``Prior.to_dist``).
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -118,7 +117,7 @@ def _room_along_ridge(
     logit_room = shifted - log_rise
     room = pm.Deterministic("room", pt.sigmoid(logit_room))
     jacobian = -pt.softplus(-logit_room) - pt.softplus(logit_room)  # log room + log(1 - room), stably
-    pm.Potential("room_prior", pm.logp(getattr(pm, dist).dist(**prior), room) + jacobian)
+    pm.Potential("room_prior", pm.logp(prior, room) + jacobian)
     return room
 
 
@@ -144,7 +143,7 @@ def build_model(family: type[Family], data: CurveData, priors: dict[str, Prior],
                 theta[pname] = priors[pname].to_pymc(pname, priors[pname].resolve(syms))
         if ridge:
             sat = cast(type[Saturating], family)
-            theta["room"] = _room_along_ridge(sat, theta, d, priors["room"].resolve(syms), priors["room"].dist)
+            theta["room"] = _room_along_ridge(sat, theta, d, priors["room"].to_dist(priors["room"].resolve(syms)))
         scale = Scale(n_ref=d["n_ref"], sign=d["sign"], best=d["best"], worst=d["worst"])
         mu = family.mean(d["n_obs"], theta, scale, pytensor_ops())
         sigma = priors["sigma"].to_pymc("sigma", priors["sigma"].resolve(syms))

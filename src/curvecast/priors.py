@@ -132,6 +132,12 @@ class Prior:
 
         return getattr(pm, self.dist)(name, **values)
 
+    def to_dist(self, values: dict[str, Any]) -> Any:
+        """The unnamed PyMC distribution (``pm.<dist>.dist``), for draws or log-densities."""
+        import pymc as pm
+
+        return getattr(pm, self.dist).dist(**values)
+
     def describe(self) -> str:
         args = ", ".join(f"{k}={v:g}" if not isinstance(v, str) else f"{k}={v}" for k, v in self.params.items())
         return f"{self.dist}({args})"

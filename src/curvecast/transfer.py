@@ -82,7 +82,7 @@ def prior_draws(family: Any, data: Any, priors: dict[str, Prior], size: int, see
     syms = data.symbols()
     out = {}
     for i, (pname, prior) in enumerate(priors.items()):
-        dist = getattr(pm, prior.dist).dist(**prior.resolve(syms))
+        dist = prior.to_dist(prior.resolve(syms))
         out[pname] = np.asarray(pm.draw(dist, draws=size, random_seed=np.random.default_rng([seed, i])), float).reshape(
             -1
         )
