@@ -142,12 +142,11 @@ def fit_auto(data: CurveData, *, families: tuple[str, ...] | None = None, **kw: 
     """Fit every family in ``families`` and average them with stacking weights."""
     from curvecast.families import get_family
     from curvecast.fitting import fit
-    from curvecast.model import check_family_fits
 
     fits = []
     for name in families or AUTO_FAMILIES:
         try:
-            check_family_fits(get_family(name), data)
+            get_family(name).check_data(data)
         except CurvecastError:
             continue  # e.g. a family that needs a bound this metric lacks
         with warnings.catch_warnings():

@@ -854,7 +854,7 @@ def priors_compare(
 
     def body() -> None:
         from curvecast.data import CurveData, load_curves, select_curve
-        from curvecast.model import known_parameters
+        from curvecast.prior_sets import known_parameters
         from curvecast.priors import load_prior_file
         from curvecast.transfer import compare, plot_compare
 

@@ -7,3 +7,7 @@ class CurvecastError(ValueError):
 
 class DiagnosticsWarning(UserWarning):
     """The sampler's diagnostics failed: divergences, r-hat or ESS out of bounds."""
+
+
+class SlowPathWarning(UserWarning):
+    """A slower path was taken (e.g. the compiled-model cache could not serve a model); names the cause."""

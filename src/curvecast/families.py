@@ -90,6 +90,9 @@ class Family:
     needs: ClassVar[tuple[str, ...]] = ("best",)
     #: the smallest n the formula accepts (exclusive)
     n_min: ClassVar[float] = 0.0
+    #: True when the model samples ``room`` along the data's ridge (see ``model``): the
+    #: family is a gap ratio ``r(x)`` with shape parameters besides ``y_ref`` and ``room``
+    ridge: ClassVar[bool] = False
 
     def __init_subclass__(cls, register: bool = True, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -105,6 +108,21 @@ class Family:
                 f"family {cls.name!r}: parameters {sorted(cls.params)} do not match prior keys {sorted(cls.priors)}"
             )
         REGISTRY[cls.name] = cls
+
+    @classmethod
+    def check_data(cls, data: Any) -> None:
+        """Clear errors when this family cannot describe the metric of ``data`` at all."""
+        if "best" in cls.needs and data.best_bound is None:
+            side = "--metric-max (metric_max)" if data.increasing else "--metric-min (metric_min)"
+            raise CurvecastError(
+                f"family {cls.name!r} has an asymptote bounded by the metric's best value, "
+                f"which is unknown here; pass {side} or use an unbounded family such as 'log'"
+            )
+        if "worst" in cls.needs and data.worst_bound is None:
+            side = "--metric-min (metric_min)" if data.increasing else "--metric-max (metric_max)"
+            raise CurvecastError(f"family {cls.name!r} starts from the metric's worst value; pass {side}")
+        if cls.n_min > 0 and data.n.min() <= cls.n_min:
+            raise CurvecastError(f"family {cls.name!r} needs every n > {cls.n_min:g}")
 
     # -- to implement -------------------------------------------------------
     @classmethod
@@ -154,6 +172,8 @@ def _bisect(fam: type[Family], y: Array, p: dict[str, Array], s: Scale) -> np.nd
 # ---------------------------------------------------------------------------
 class Saturating(Family, register=False):
     """Anchored family with an asymptote; subclasses give the gap ratio ``r``."""
+
+    ridge = True
 
     @classmethod
     def ratio(cls, x: Array, p: dict[str, Array], ops: Any) -> Array:
@@ -392,6 +412,7 @@ class ILog2(Saturating):
     """
 
     name = "ilog2"
+    ridge = False  # no shape parameter: nothing to straighten
     formula = "c - a / log(n)"
     params = {"y_ref": "real", "room": "unit"}
     priors = {"y_ref": _Y_REF, "room": Prior("Beta", alpha=1.0, beta=2.0)}
@@ -454,6 +475,7 @@ class _Sigmoid(Saturating, register=False):
     """
 
     needs = ("best", "worst")
+    ridge = False  # written as a rise from the worst value, not as a gap ratio
 
     @classmethod
     def mean(cls, n, p, s, ops=NUMPY_OPS):

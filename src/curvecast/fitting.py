@@ -292,7 +292,7 @@ def fit(
     CurveFit (or AveragedFit for ``family="auto"``).
     """
     from curvecast import engine as eng
-    from curvecast.model import check_family_fits, known_parameters, merged_priors
+    from curvecast.prior_sets import known_parameters, merged_priors
 
     if data is None:
         if n is None or y is None:
@@ -330,7 +330,7 @@ def fit(
             retry_divergent=retry_divergent,
         )
     fam = get_family(family)
-    check_family_fits(fam, data)
+    fam.check_data(data)
     merged = merged_priors(fam, priors)
     eng_name = engine or eng.default_engine()
     free = [*fam.params, "sigma", *(["gamma"] if data.has_replicates else [])]

@@ -12,58 +12,8 @@ from typing import Any, cast
 import numpy as np
 
 from curvecast.data import CurveData
-from curvecast.errors import CurvecastError
-from curvecast.families import RESERVED_PARAMS, Family, Saturating, Scale, pytensor_ops
-from curvecast.priors import SYMBOLS, Prior, PriorSet, check_support
-
-#: the observation-noise parameters, shared by every family
-#: ``sigma`` is the noise SD at n_ref; with replicate runs the noise may also shrink
-#: with n as ``sigma * (n / n_ref)^-gamma`` (replicates make ``gamma`` identifiable)
-NOISE_PARAMS = {"sigma": "positive", "gamma": "positive"}
-NOISE_PRIORS = {
-    "sigma": Prior("LogNormal", mu="log_noise_scale", sigma=0.5),
-    "gamma": Prior("HalfNormal", sigma=0.5),
-}
-assert set(NOISE_PARAMS) <= set(RESERVED_PARAMS)
-
-
-def known_parameters() -> dict[str, dict[str, str]]:
-    """``{family: {param: support}}`` plus ``"noise"``, for validating prior files."""
-    from curvecast.families import REGISTRY
-
-    out = {name: dict(fam.params) for name, fam in REGISTRY.items()}
-    out["noise"] = dict(NOISE_PARAMS)
-    return out
-
-
-def merged_priors(family: type[Family], overrides: PriorSet | None) -> dict[str, Prior]:
-    """Family defaults and the noise prior, with user overrides merged over copies."""
-    out = dict(family.priors) | dict(NOISE_PRIORS)
-    if overrides:
-        out |= overrides.get("noise", {})
-        out |= overrides.get(family.name, {})
-    problems: list[str] = []
-    supports = dict(family.params) | NOISE_PARAMS
-    for pname, prior in out.items():
-        problems += check_support(prior, supports[pname], f"[{family.name}].{pname}")
-    if problems:
-        raise CurvecastError("invalid priors:\n  - " + "\n  - ".join(problems))
-    return out
-
-
-def check_family_fits(family: type[Family], data: CurveData) -> None:
-    """Clear errors when a family cannot describe this metric at all."""
-    if "best" in family.needs and data.best_bound is None:
-        side = "--metric-max (metric_max)" if data.increasing else "--metric-min (metric_min)"
-        raise CurvecastError(
-            f"family {family.name!r} has an asymptote bounded by the metric's best value, "
-            f"which is unknown here; pass {side} or use an unbounded family such as 'log'"
-        )
-    if "worst" in family.needs and data.worst_bound is None:
-        side = "--metric-min (metric_min)" if data.increasing else "--metric-max (metric_max)"
-        raise CurvecastError(f"family {family.name!r} starts from the metric's worst value; pass {side}")
-    if family.n_min > 0 and data.n.min() <= family.n_min:
-        raise CurvecastError(f"family {family.name!r} needs every n > {family.n_min:g}")
+from curvecast.families import Family, Saturating, Scale, pytensor_ops
+from curvecast.priors import SYMBOLS, Prior
 
 
 def data_values(family: type[Family], data: CurveData) -> dict[str, Any]:

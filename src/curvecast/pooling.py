@@ -19,7 +19,7 @@ import numpy as np
 from curvecast.data import CurveData
 from curvecast.errors import CurvecastError
 from curvecast.families import Family, Scale, get_family, pytensor_ops
-from curvecast.model import NOISE_PRIORS
+from curvecast.prior_sets import NOISE_PRIORS
 
 #: the level parameter is never pooled: each project has its own ceiling
 UNPOOLED = ("y_ref",)
@@ -53,13 +53,12 @@ def fit_pooled(
 
     from curvecast.discrepancy import Discrepancy
     from curvecast.fitting import CurveFit, diagnose, warn_if_unhealthy
-    from curvecast.model import check_family_fits
 
     if len(curves) < 2:
         raise CurvecastError("pooling needs at least two curves in the file")
     fam: type[Family] = get_family(family)
     for c in curves:
-        check_family_fits(fam, c)
+        fam.check_data(c)
     if len({c.increasing for c in curves}) > 1:
         raise CurvecastError("pooled curves must share the metric's direction")
     k = len(curves)

@@ -102,10 +102,10 @@ def compare(
     """For each prior set: prior and posterior bands at ``at``, P(target at n) and n needed."""
     from curvecast.families import get_family
     from curvecast.fitting import CurveFit, fit
-    from curvecast.model import check_family_fits, merged_priors
+    from curvecast.prior_sets import merged_priors
 
     fam = get_family(family)
-    check_family_fits(fam, data)
+    fam.check_data(data)
     rows, fits = [], {}
     for label, pset in prior_sets.items():
         merged = merged_priors(fam, pset)

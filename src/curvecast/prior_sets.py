@@ -1,0 +1,47 @@
+"""Prior sets: the family defaults, the shared noise priors, and user overrides merged over them.
+
+No PyMC here: this module only knows the registry and :class:`~curvecast.priors.Prior`.
+"""
+
+from __future__ import annotations
+
+from curvecast.errors import CurvecastError
+from curvecast.families import REGISTRY, RESERVED_PARAMS, Family
+from curvecast.priors import Prior, PriorSet, check_support
+
+#: the observation-noise parameters, shared by every family
+#: ``sigma`` is the noise SD at n_ref; with replicate runs the noise may also shrink
+#: with n as ``sigma * (n / n_ref)^-gamma`` (replicates make ``gamma`` identifiable)
+NOISE_PARAMS = {"sigma": "positive", "gamma": "positive"}
+NOISE_PRIORS = {
+    "sigma": Prior("LogNormal", mu="log_noise_scale", sigma=0.5),
+    "gamma": Prior("HalfNormal", sigma=0.5),
+}
+assert set(NOISE_PARAMS) <= set(RESERVED_PARAMS)
+
+
+def known_parameters() -> dict[str, dict[str, str]]:
+    """``{family: {param: support}}`` plus ``"noise"``, for validating prior files."""
+    out = {name: dict(fam.params) for name, fam in REGISTRY.items()}
+    out["noise"] = dict(NOISE_PARAMS)
+    return out
+
+
+def default_prior_set() -> PriorSet:
+    """Every registered family's default priors plus the noise priors (``models/default.toml``)."""
+    return {**{name: dict(fam.priors) for name, fam in REGISTRY.items()}, "noise": dict(NOISE_PRIORS)}
+
+
+def merged_priors(family: type[Family], overrides: PriorSet | None) -> dict[str, Prior]:
+    """Family defaults and the noise prior, with user overrides merged over copies."""
+    out = dict(family.priors) | dict(NOISE_PRIORS)
+    if overrides:
+        out |= overrides.get("noise", {})
+        out |= overrides.get(family.name, {})
+    problems: list[str] = []
+    supports = dict(family.params) | NOISE_PARAMS
+    for pname, prior in out.items():
+        problems += check_support(prior, supports[pname], f"[{family.name}].{pname}")
+    if problems:
+        raise CurvecastError("invalid priors:\n  - " + "\n  - ".join(problems))
+    return out
