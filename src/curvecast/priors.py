@@ -126,11 +126,11 @@ class Prior:
         """
         return {k: symbols[v] if isinstance(v, str) else float(v) for k, v in self.params.items()}
 
-    def to_pymc(self, name: str, values: dict[str, Any]) -> Any:
-        """Create the PyMC random variable ``name`` inside the current model."""
+    def to_pymc(self, name: str, values: dict[str, Any], **kwargs: Any) -> Any:
+        """Create the PyMC random variable ``name`` inside the current model (``kwargs``: e.g. ``dims``)."""
         import pymc as pm
 
-        return getattr(pm, self.dist)(name, **values)
+        return getattr(pm, self.dist)(name, **values, **kwargs)
 
     def to_dist(self, values: dict[str, Any]) -> Any:
         """The unnamed PyMC distribution (``pm.<dist>.dist``), for draws or log-densities."""
