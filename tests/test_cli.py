@@ -1,20 +1,48 @@
-"""Every CLI command through Typer's CliRunner: human and --json output, bad input."""
+"""Every CLI command through Typer's CliRunner: --help, option plumbing, human and --json output, bad input."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+import curvecast as cc
 from curvecast.cli import app
+from curvecast.errors import CurvecastError
 
 runner = CliRunner()
 SMALL = ["--draws", "150", "--chains", "2", "--seed", "1"]
+MODELS = Path(__file__).resolve().parents[1] / "models"
+
+#: the shared fitting options, as the old CLI declared them in every fitting command
+FITTING = {"--curve", "--family", "--priors", "--metric-min", "--metric-max", "--decreasing", "--draws", "--chains",
+           "--seed", "--x", "--y"}  # fmt: skip
+#: every command's own options (those of the old 909-line cli.py) and which fitting options it takes
+COMMANDS = {
+    "fit": ({"--output", "--pool", "--json", "--strict"}, FITTING),
+    "prob": ({"--target", "--at", "--measured", "--json", "--strict"}, FITTING),
+    "need": ({"--target", "--prob", "--cost-per-sample", "--json", "--strict"}, FITTING),
+    "predict": ({"--at", "--interval", "--json", "--strict"}, FITTING),
+    "gain": ({"--step", "--from", "--json", "--strict"}, FITTING),
+    "plot": ({"--output", "--target", "--max-n", "--strict"}, FITTING),
+    "families": ({"--json"}, set()),
+    "demo": ({"--output"}, {"--draws", "--chains", "--seed"}),
+    "backtest": ({"--cutoff", "--out", "--jobs", "--limit", "--pool-by", "--json"}, FITTING - {"--curve"}),
+    "batch": (
+        {"--output", "--at", "--targets", "--target", "--prob", "--jobs", "--limit", "--json"},
+        FITTING - {"--curve"},
+    ),
+    "priors derive": ({"--output", "--widen", "--keep-level"}, set()),
+    # --priors of `priors compare` is its own (repeatable: the sets to compare), shown with the fitting options
+    "priors compare": ({"--at", "--target", "--prob", "--output", "--max-n", "--json"}, FITTING),
+    "priors default": ({"--output"}, set()),
+}
 
 
-def run(*args: str):
+def run(*args: str | Path):
     return runner.invoke(app, [str(a) for a in args])
 
 
@@ -23,43 +51,248 @@ def ok_json(result) -> dict:
     return json.loads(result.stdout)
 
 
+def panels(help_text: str) -> dict[str, set[str]]:
+    """``{panel title: flags listed in it}`` of a rich --help screen."""
+    out: dict[str, set[str]] = {}
+    title = None
+    for line in help_text.splitlines():
+        if m := re.match(r"\s*╭─ (.+?) ─", line):
+            title = m.group(1)
+            out[title] = set()
+        elif line.lstrip().startswith("╰"):
+            title = None
+        elif title is not None:
+            out[title] |= set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", line))
+    return out
+
+
+# -- --help: fast, no sampling -------------------------------------------------------
 def test_help_lists_commands():
     r = run("--help")
     assert r.exit_code == 0
-    for cmd in ("fit", "prob", "need", "predict", "gain", "plot", "families", "demo"):
-        assert cmd in r.output
+    for cmd in ("fit", "prob", "need", "predict", "gain", "plot", "families", "demo", "backtest", "batch", "priors"):
+        assert re.search(rf"│ {cmd}\s", r.output), cmd
+    r = run("priors", "--help")
+    assert all(re.search(rf"│ {cmd}\s", r.output) for cmd in ("derive", "compare", "default")), r.output
 
 
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_help_lists_every_option_with_fitting_options_in_their_panel(command):
+    own, fitting = COMMANDS[command]
+    r = run(*command.split(), "--help")
+    assert r.exit_code == 0, r.output
+    shown = panels(r.output)
+    assert own | fitting | {"--help"} == set().union(*shown.values())
+    assert shown.get("Fitting options", set()) == fitting
+    assert not shown["Options"] & FITTING
+
+
+def test_help_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    heavy = "('pymc', 'arviz', 'pandas', 'matplotlib')"
+    code = f"import sys\nimport curvecast.cli\nprint(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_fit_options_match_the_library_signatures():
+    import inspect
+
+    from curvecast import inference
+    from curvecast.cli.options import FitOptions
+
+    kw = FitOptions().fit_kwargs()
+    assert set(kw) == {"family", "priors", "draws", "chains", "seed"}
+    for fn in (inference.fit, inference.fit_pooled):
+        assert set(kw) <= set(inspect.signature(fn).parameters), fn.__name__
+
+
+# -- every fitting flag reaches the library (the library call is replaced: no sampling) ----
+@pytest.fixture
+def loss_file(tmp_path) -> Path:
+    """Two decreasing curves in columns that need --x and --y."""
+    rows = [f"{c},{n},{e:.3f},7" for c in "ab" for n, e in ((100, 2.0), (200, 1.5), (400, 1.2), (800, 1.0))]
+    path = tmp_path / "loss.csv"
+    path.write_text("curve,budget,err_rate,other\n" + "\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture
+def prior_file(tmp_path) -> Path:
+    path = tmp_path / "p.toml"
+    path.write_text('[pow4]\nalpha = { dist = "LogNormal", mu = -0.5, sigma = 0.6 }\n')
+    return path
+
+
+@pytest.fixture
+def captured(monkeypatch) -> dict:
+    """Replace the library's entry points by recorders that stop the command with exit code 2."""
+    calls: dict = {}
+
+    def recorder(name):
+        def record(*args, **kwargs):
+            calls[name] = (args, kwargs)
+            raise CurvecastError("captured")
+
+        return record
+
+    import curvecast.backtest
+    import curvecast.batch
+    import curvecast.inference
+    import curvecast.transfer
+
+    for module, name in ((curvecast.inference, "fit"), (curvecast.inference, "fit_pooled"),
+                         (curvecast.batch, "run_batch"), (curvecast.backtest, "run_backtest"),
+                         (curvecast.transfer, "compare")):  # fmt: skip
+        monkeypatch.setattr(module, name, recorder(name))
+    return calls
+
+
+DATA_FLAGS = ["--decreasing", "--metric-min", "0", "--metric-max", "5", "--x", "budget", "--y", "err_rate"]
+SAMPLER_FLAGS = ["--family", "pow4", "--draws", "50", "--chains", "1", "--seed", "7"]
+FIT_KW = {"family": "pow4", "draws": 50, "chains": 1, "seed": 7}
+
+
+def _check_data(data, name: str) -> None:
+    assert data.name == name and not data.increasing and (data.metric_min, data.metric_max) == (0.0, 5.0)
+    assert list(data.n) == [100, 200, 400, 800] and data.y[0] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["fit", "{data}", "-o", "{tmp}/f.nc"],
+        ["prob", "{data}", "--target", "1", "--at", "1e4"],
+        ["need", "{data}", "--target", "1"],
+        ["predict", "{data}", "--at", "1e4"],
+        ["gain", "{data}", "--step", "100"],
+        ["plot", "{data}", "-o", "{tmp}/f.png"],
+    ],
+    ids=lambda a: a[0],
+)
+def test_fitting_flags_reach_fit(args, captured, loss_file, prior_file, tmp_path):
+    argv = [a.format(data=loss_file, tmp=tmp_path) for a in args]
+    r = run(*argv, "--curve", "b", "--priors", prior_file, *DATA_FLAGS, *SAMPLER_FLAGS)
+    assert r.exit_code == 2 and "captured" in r.output
+    _, kw = captured["fit"]
+    _check_data(kw.pop("data"), "b")
+    assert kw == FIT_KW | {"priors": prior_file}
+
+
+def test_fit_pool_passes_every_flag_and_refuses_curve(captured, loss_file, prior_file, tmp_path):
+    out = tmp_path / "pool.nc"
+    r = run("fit", loss_file, "-o", out, "--pool", "--priors", prior_file, *DATA_FLAGS, *SAMPLER_FLAGS)
+    assert r.exit_code == 2 and "captured" in r.output
+    (curves,), kw = captured["fit_pooled"]
+    assert [c.name for c in curves] == ["a", "b"] and kw == FIT_KW | {"priors": prior_file}
+    _check_data(curves[1], "b")
+    r = run("fit", loss_file, "-o", out, "--pool", "--curve", "a", *DATA_FLAGS)
+    assert r.exit_code == 2 and "--curve" in r.output and "--pool" in r.output and "Traceback" not in r.output
+    assert len(captured) == 1  # refused before any fit
+
+
+def test_batch_and_backtest_pass_every_flag(captured, loss_file, prior_file, tmp_path):
+    common = [loss_file, "--priors", prior_file, *DATA_FLAGS, *SAMPLER_FLAGS, "--jobs", "1"]
+    r = run("batch", *common, "-o", tmp_path / "a.csv", "--at", "1e4", "--target", "1.1", "--prob", "0.7")
+    assert r.exit_code == 2 and "captured" in r.output
+    (curves,), kw = captured["run_batch"]
+    _check_data(curves[1], "b")
+    assert kw["fit_kwargs"] == FIT_KW | {"priors": prior_file}
+    assert (kw["at"], kw["targets"], kw["prob"], kw["jobs"]) == ([1e4], [1.1], 0.7, 1)
+    r = run("backtest", *common, "--cutoff", "0.5", "--pool-by", "all")
+    assert r.exit_code == 2 and "captured" in r.output
+    (curves, cutoff), kw = captured["run_backtest"]
+    _check_data(curves[0], "a")
+    assert kw["fit_kwargs"] | {"seed": kw["seed"]} == FIT_KW | {"priors": prior_file}
+    assert (cutoff, kw["pool_by"], kw["jobs"]) == (0.5, "all", 1)
+
+
+def test_priors_compare_passes_every_flag(captured, loss_file, prior_file):
+    r = run("priors", "compare", loss_file, "--priors", "default", "--priors", prior_file, "--curve", "b",
+            *DATA_FLAGS, *SAMPLER_FLAGS, "--at", "1e4", "--target", "1.1")  # fmt: skip
+    assert r.exit_code == 2 and "captured" in r.output
+    (data, sets), kw = captured["compare"]
+    _check_data(data, "b")
+    assert list(sets) == ["default", str(prior_file)] and sets["default"] is None and "pow4" in sets[str(prior_file)]
+    assert kw == {
+        "family": "pow4",
+        "target": 1.1,
+        "at": 1e4,
+        "prob": 0.8,
+        "fit_kwargs": {"draws": 50, "chains": 1, "seed": 7},
+    }
+
+
+# -- priors default: models/default.toml is generated ---------------------------------
+def test_priors_default_is_models_default_toml(tmp_path):
+    r = run("priors", "default")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == (MODELS / "default.toml").read_text()
+    out = tmp_path / "d.toml"
+    assert run("priors", "default", "-o", out).exit_code == 0
+    assert out.read_text() == r.stdout
+    bad = run("priors", "default", "-o", tmp_path / "d.txt")
+    assert bad.exit_code == 2 and ".toml" in bad.output
+
+
+def test_families_lists_registry():
+    from curvecast.families import REGISTRY
+
+    out = ok_json(run("families", "--json"))
+    names = {f["name"]: f for f in out["families"]}
+    assert set(names) == set(REGISTRY)
+    assert names["log"]["bounded"] is False and names["pow3"]["bounded"] is True
+    assert names["pow3"]["params"] == ["y_ref", "room", "alpha"]
+    assert "c - a * n^(-alpha)" in run("families").output
+
+
+# -- queries on a saved fit: the CLI reports the library's answers ---------------------
+@pytest.mark.sampling
 def test_prob_on_saved_fit_json(coco_nc):
     out = ok_json(run("prob", coco_nc, "--target", "0.5", "--at", "100000", "--json"))
-    assert 0 <= out["probability"] <= 1
-    assert {"divergences", "rhat_max", "ess_bulk_min"} <= set(out["diagnostics"])
-    assert out["target"] == 0.5 and out["at"] == [100000.0]
+    f = cc.load(coco_nc)
+    assert out["probability"] == pytest.approx(float(f.prob(0.5, [100000])[0]))
+    assert out["diagnostics"] == json.loads(json.dumps(f.diagnostics.to_dict()))
+    assert out["target"] == 0.5 and out["at"] == [100000.0] and out["weights"] == {"pow3": 1.0}
 
 
+@pytest.mark.sampling
 def test_prob_human_and_measured(coco_nc):
     r = run("prob", coco_nc, "--target", "0.45", "--at", "50000", "--at", "100000", "--measured")
     assert r.exit_code == 0, r.output
-    assert "P(metric >= 0.45 at 50,000) =" in r.output and "P(metric >= 0.45 at 100,000) =" in r.output
+    p = cc.load(coco_nc).prob(0.45, [50000, 100000], measured=True)
+    assert f"P(metric >= 0.45 at 50,000) = {p[0]:.2f}" in r.output
+    assert f"P(metric >= 0.45 at 100,000) = {p[1]:.2f}" in r.output
 
 
+@pytest.mark.sampling
 def test_need_with_cost(coco_nc):
     out = ok_json(run("need", coco_nc, "--target", "0.45", "--prob", "0.8", "--cost-per-sample", "0.1", "--json"))
-    assert {"n_needed", "interval", "p_never", "cost_at_prob", "expected_cost_if_reached"} <= set(out)
-    assert out["cost_at_prob"] == "inf" or out["cost_at_prob"] == pytest.approx(out["extra_samples"] * 0.1)
+    want = cc.load(coco_nc).need(0.45, prob=0.8, cost_per_sample=0.1)
+    for k in ("n_needed", "n_median", "p_never", "extra_samples", "cost_at_prob", "expected_cost_if_reached"):
+        assert out[k] == ("inf" if want[k] == float("inf") else pytest.approx(want[k])), k
     r = run("need", coco_nc, "--target", "0.45")
-    assert r.exit_code == 0 and "P(never reached)" in r.output
+    assert r.exit_code == 0 and "P(never reached)" in r.output and f"{want['p_never']:.2f}" in r.output
 
 
+@pytest.mark.sampling
 def test_predict_and_gain(coco_nc):
+    f = cc.load(coco_nc)
     out = ok_json(run("predict", coco_nc, "--at", "20000", "--at", "100000", "--interval", "0.8", "--json"))
-    assert len(out["predictions"]) == 2 and out["predictions"][0]["lower"] <= out["predictions"][0]["median"]
+    want = f.predict([20000, 100000], interval=0.8)
+    assert [p["median"] for p in out["predictions"]] == pytest.approx(list(want["median"]))
+    assert [p["measured_upper"] for p in out["predictions"]] == pytest.approx(list(want["measured_upper"]))
     g = ok_json(run("gain", coco_nc, "--step", "10000", "--json"))
-    assert g["step"] == 10000 and g["interval"][0] <= g["mean"] <= g["interval"][1]
-    assert run("predict", coco_nc, "--at", "20000").exit_code == 0
-    assert run("gain", coco_nc, "--step", "10000").exit_code == 0
+    assert g["mean"] == pytest.approx(f.gain(10000)["mean"]) and g["to_n"] == f.data.n_ref + 10000
+    assert f"{want['median'][0]:.4f}" in run("predict", coco_nc, "--at", "20000", "--interval", "0.8").output
+    assert f"{g['mean']:+.4f}" in run("gain", coco_nc, "--step", "10000").output
+    r = run("gain", coco_nc, "--step", "10000", "--family", "pow4", "--json")  # a saved fit is not refitted
+    assert r.exit_code == 0 and "fitting options are ignored" in r.stderr and json.loads(r.stdout)["mean"] == g["mean"]
 
 
+@pytest.mark.sampling
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_plot_writes_image(coco_nc, tmp_path, suffix):
     out = tmp_path / f"fan{suffix}"
@@ -72,31 +305,31 @@ def test_plot_writes_image(coco_nc, tmp_path, suffix):
         assert b"<svg" in data[:500]
 
 
-def test_families_lists_registry():
-    out = ok_json(run("families", "--json"))
-    names = {f["name"]: f for f in out["families"]}
-    assert names["log"]["bounded"] is False and names["pow3"]["bounded"] is True
-    assert run("families").exit_code == 0
-
-
+@pytest.mark.sampling
 def test_fit_from_csv_and_save(small_csv, tmp_path):
     out = tmp_path / "f.nc"
     res = ok_json(run("fit", small_csv, "-o", out, *SMALL, "--json"))
-    assert out.exists() and res["family"] == "pow3" and "asymptote" in res["summary"]
+    saved = cc.load(out)
+    assert res["family"] == "pow3" and saved.settings["draws"] == 150 and saved.settings["seed"] == 1
+    assert res["summary"]["alpha"] == pytest.approx(saved.summary()["alpha"])
     r = run("prob", small_csv, "--target", "0.5", "--at", "100000", *SMALL)
-    assert r.exit_code == 0 and "P(metric >= 0.5 at 100,000)" in r.output
+    assert r.exit_code == 0 and f"P(metric >= 0.5 at 100,000) = {saved.prob(0.5, [1e5])[0]:.2f}" in r.output
 
 
-def test_strict_exits_3_on_failed_diagnostics(small_csv):
+@pytest.mark.sampling
+def test_diagnostics_warn_and_strict_exits_3(small_csv):
     # 20 draws cannot reach ESS 400: diagnostics fail
-    r = run("prob", small_csv, "--target", "0.5", "--at", "1e5", "--draws", "20", "--chains", "2", "--strict")
-    assert r.exit_code == 3
-    assert "diagnostics failed" in r.output
+    args = ["prob", small_csv, "--target", "0.5", "--at", "1e5", "--draws", "20", "--chains", "2"]
+    r = run(*args)
+    assert r.exit_code == 0 and "Warning: sampler diagnostics failed" in r.output
+    r = run(*args, "--strict")
+    assert r.exit_code == 3 and "diagnostics failed" in r.output
 
 
+@pytest.mark.sampling
 def test_input_file_is_never_modified(small_csv, tmp_path):
     before = small_csv.read_bytes()
-    run("fit", small_csv, "-o", tmp_path / "x.nc", *SMALL)
+    assert run("fit", small_csv, "-o", tmp_path / "x.nc", *SMALL).exit_code == 0
     assert small_csv.read_bytes() == before
 
 
@@ -210,6 +443,23 @@ BAD_CASES = {
         ],
         "unknown distribution",
     ),
+    "markup in a message": (
+        lambda t: [
+            "prob",
+            _write(t, "q.csv", "n,metric\n1,.1\n2,.2\n3,.3\n"),
+            "--target",
+            "0.5",
+            "--at",
+            "1e5",
+            "--priors",
+            _write(t, "q.toml", '[pow3]\nalpha = { dist = "Normal", mu = 0.0, sigma = 1.0 }\n'),
+        ],
+        r"\[pow3\]\.alpha",
+    ),
+    "output suffix": (
+        lambda t: ["fit", _write(t, "r.csv", "n,metric\n1,.1\n2,.2\n3,.3\n"), "-o", t / "r.csv"],
+        r"\.nc",
+    ),
 }
 
 
@@ -219,12 +469,11 @@ def test_bad_input_exits_2_without_traceback(case, tmp_path):
     r = run(*make_args(tmp_path))
     assert r.exit_code == 2, r.output
     assert "Traceback" not in r.output
-    import re
-
     assert re.search(match, r.output), r.output
     assert len(r.output.strip().splitlines()) <= 4
 
 
+@pytest.mark.sampling
 @pytest.mark.parametrize(
     ("args", "match"),
     [
@@ -241,6 +490,7 @@ def test_bad_queries_exit_2(args, match, coco_nc, tmp_path):
     assert match in r.output and "Traceback" not in r.output
 
 
+@pytest.mark.sampling
 def test_queries_on_a_saved_fit_import_no_pymc(coco_nc):
     """Reading a .nc answers without PyMC, PyTensor or compilation (fast cold start)."""
     import subprocess
@@ -256,13 +506,3 @@ def test_queries_on_a_saved_fit_import_no_pymc(coco_nc):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
-
-
-def test_help_imports_nothing_heavy():
-    import subprocess
-    import sys
-
-    heavy = "('pymc', 'arviz', 'pandas', 'matplotlib')"
-    code = f"import sys\nimport curvecast.cli\nprint(sorted(m for m in {heavy} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"

@@ -1,0 +1,3 @@
+from curvecast.cli import main
+
+main()

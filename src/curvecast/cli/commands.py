@@ -1,0 +1,290 @@
+"""Every command: on one curve or saved fit, over many curves (backtest, batch), and on the prior library."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+import curvecast as cc
+from curvecast.cli import render
+from curvecast.cli.options import PANEL, SAMPLER, FitOptions, Json, Strict, with_fit_options
+from curvecast.errors import CurvecastError
+from curvecast.outputs import atomic_write, check_output
+
+if TYPE_CHECKING:
+    from curvecast.results import Forecast
+
+Source = Annotated[Path, typer.Argument(help="Data file (CSV, TSV, JSON lines) or a saved fit (.nc).")]
+DataFile = Annotated[Path, typer.Argument(help="Data file (CSV, TSV or JSON lines).")]
+Curves = Annotated[Path, typer.Argument(help="Long CSV of curves (curve, n, metric[, seed]).")]
+Target = Annotated[float, typer.Option("--target", "-t", help="Metric value to reach.")]
+At = Annotated[list[float], typer.Option("--at", help="Training-set size(s) n.")]
+Measured = Annotated[bool, typer.Option("--measured", help="Include evaluation noise (a new measurement).")]
+NeedProb = Annotated[float, typer.Option("--prob", "-p", help="Required probability of reaching it.")]
+Cost = Annotated[float | None, typer.Option("--cost-per-sample", help="Cost of one more sample.")]
+Interval = Annotated[float, typer.Option("--interval", help="Central interval mass.")]
+Step = Annotated[float, typer.Option("--step", help="Extra samples DN.")]
+FromN = Annotated[float | None, typer.Option("--from", help="Start n (default: largest observed).")]
+Prob = Annotated[float, typer.Option("--prob", help="Probability for n needed.")]
+MaxN = Annotated[float | None, typer.Option("--max-n", help="Right end of the plot's x axis.")]
+Jobs = Annotated[int | None, typer.Option("--jobs", help="Processes (default: all cores).")]
+Limit = Annotated[int | None, typer.Option("--limit", help="Only the first N curves.")]
+
+
+def forecast(source: Path, o: FitOptions, quiet: bool) -> Forecast:
+    """A saved fit (.nc), or a fit of the curve ``o`` selects from a data file."""
+    if source.suffix.lower() in (".nc", ".netcdf", ".h5"):
+        if o != FitOptions():
+            render.error(f"the fitting options are ignored: {source} is a saved fit", render.WARNING)
+        return cc.load(source)
+    data = o.curve_data(source)
+    with render.progress(not quiet, f"Sampling {o.family} for {data.name} ({o.chains} chains x {o.draws} draws)..."):
+        return cc.fit(data=data, **o.fit_kwargs())
+
+
+def query(human: Callable[..., None]) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., None]]:
+    """A command on SOURCE's forecast ``f``: ``ask(f, **its options)`` answers, ``human`` prints (or --json)."""
+
+    def decorate(ask: Callable[..., dict[str, Any]]) -> Callable[..., None]:
+        @functools.wraps(ask)
+        def command(o: FitOptions, source: Path, as_json: bool, strict: bool, **own: Any) -> None:
+            f = forecast(source, o, as_json)
+            render.answer(f, ask(f, **own), human, as_json, strict)
+
+        kw, p = inspect.Parameter.KEYWORD_ONLY, inspect.Parameter
+        own = list(inspect.signature(ask, locals={"Forecast": None}, eval_str=True).parameters.values())[1:]
+        flags = [p("as_json", kw, default=False, annotation=Json), p("strict", kw, default=False, annotation=Strict)]
+        params = [p("o", kw), p("source", kw, annotation=Source), *(q.replace(kind=kw) for q in own), *flags]
+        command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+        return with_fit_options()(command)
+
+    return decorate
+
+
+@with_fit_options()
+def fit(
+    o: FitOptions,
+    data: DataFile,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Fit file (.nc); --pool: OUTPUT-STEM.CURVE.nc.")],
+    pool: Annotated[bool, typer.Option("--pool", help="Fit every curve jointly with partial pooling.")] = False,
+    as_json: Json = False,
+    strict: Strict = False,
+) -> None:
+    """Fit a curve and save the posterior to a netCDF file (--pool: every curve, one file each)."""
+    check_output(output, inputs=(data,), suffixes=(".nc",))
+    if not pool:
+        f = forecast(data, o, as_json)
+        cc.save(f, output)
+        return render.answer(f, {"output": str(output), "summary": f.summary()}, render.fit, as_json, strict)
+    if o.curve is not None:
+        raise CurvecastError("--curve picks one curve, but --pool fits every curve in the file; drop --curve")
+    curves = o.curves(data)
+    with render.progress(not as_json, f"Sampling a pooled {o.family} model of {len(curves)} curves..."):
+        pf = cc.fit_pooled(curves, **o.fit_kwargs())
+    r: dict[str, Any] = {"family": pf.family.name, "hyper": pf.hyper_summary(), "curves": {}}
+    for name, f in pf.fits.items():
+        path = output.with_name(f"{output.stem}.{''.join(c if c.isalnum() or c in '-_.' else '_' for c in name)}.nc")
+        cc.save(f, path)
+        r["curves"][name] = {"output": str(path), "summary": f.summary()}
+    r["diagnostics"] = pf.diagnostics.to_dict()
+    render.emit_json(r) if as_json else render.pooled(pf, r)
+    render.check_diagnostics(pf.diagnostics, strict, as_json)
+
+
+@query(render.prob)
+def prob(f: Forecast, target: Target, at: At, measured: Measured = False) -> dict[str, Any]:
+    """P(metric >= TARGET at N) (<= for decreasing metrics), for each --at N."""
+    p = f.prob(target, at, measured=measured).tolist()
+    r = {"target": target, "at": at, "measured": measured, "probability": p if len(p) > 1 else p[0]}
+    return r | {"bounded": f.bounded}
+
+
+@query(render.need)
+def need(f: Forecast, target: Target, prob_: NeedProb = 0.8, cost_per_sample: Cost = None) -> dict[str, Any]:
+    """How much data reaches TARGET with probability --prob, and the chance it is never reached."""
+    return f.need(target, prob=prob_, cost_per_sample=cost_per_sample)
+
+
+@query(render.predict)
+def predict(f: Forecast, at: At, interval: Interval = 0.9) -> dict[str, Any]:
+    """Median and interval of the metric at each N, for the curve and for a new measurement."""
+    return {"interval": interval, "predictions": f.predict(at, interval=interval).to_dict("records")}
+
+
+@query(render.gain)
+def gain(f: Forecast, step: Step, from_n: FromN = None) -> dict[str, Any]:
+    """What the next DN samples buy: expected improvement and its band (diminishing returns)."""
+    return f.gain(step, from_n=from_n)
+
+
+@with_fit_options()
+def plot(
+    o: FitOptions,
+    source: Source,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Image file (.png or .svg).")],
+    target: Annotated[float | None, typer.Option("--target", "-t", help="Target line and P(reach) panel.")] = None,
+    max_n: MaxN = None,
+    strict: Strict = False,
+) -> None:
+    """Fan chart of the forecast (and P(reach target) against n)."""
+    check_output(output, inputs=(source,), suffixes=(".png", ".svg"))
+    f = forecast(source, o, False)
+    cc.plot_forecast(f, output, target=target, max_n=max_n)
+    typer.echo(f"wrote {output}")
+    render.check_diagnostics(f.diagnostics, strict, False)
+
+
+def families(as_json: Json = False) -> None:
+    """List the registered curve families with their formulas."""
+    from curvecast.families import REGISTRY
+
+    fams = [{"name": k, "formula": f.formula, "bounded": f.bounded, "params": [*f.params]} for k, f in REGISTRY.items()]
+    render.emit_json({"families": fams}) if as_json else render.families(fams)
+
+
+@with_fit_options(only=SAMPLER)
+def demo(
+    o: FitOptions,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Plot file.")] = Path("curvecast-demo.png"),
+) -> None:
+    """The whole story on the bundled COCO curve: P(mAP >= 0.5 at 100k), images needed, next 10k."""
+    name, held_out = "COCO_ssd_resnet101_v1_fpn", 118_287
+    n, y = cc.load_curves(cc.bundled_seed_path())[name]
+    with render.progress(True, "Sampling..."):
+        f = cc.fit(data=o.data(name, n, y).subset(11_829), **o.fit_kwargs())
+    r = {"prob": float(f.prob(0.5, [100_000])[0]), "need": f.need(0.5, prob=0.8), "gain": f.gain(10_000)}
+    render.demo(f, r | {"truth": y[n == held_out][0], "median": f.predict([held_out])["median"][0]})
+    cc.plot_forecast(f, output, target=0.5, max_n=300_000)
+    typer.echo(f"wrote {output}")
+    render.check_diagnostics(f.diagnostics, False, False)
+
+
+@with_fit_options(omit=("curve",))
+def backtest(
+    o: FitOptions,
+    curves: Curves,
+    cutoff: Annotated[float, typer.Option("--cutoff", help="Fit on n <= cutoff * max n.")] = 0.1,
+    out: Annotated[Path | None, typer.Option("--out", help="Per-curve results (CSV).")] = None,
+    jobs: Jobs = None,
+    limit: Limit = None,
+    pool_by: Annotated[
+        str | None, typer.Option("--pool-by", help="Pool curves: 'all' or a regex whose group 1 is the group.")
+    ] = None,
+    as_json: Json = False,
+) -> None:
+    """Fit the early part of every curve and score the forecasts of the rest."""
+    from curvecast.backtest import run_backtest
+
+    if out is not None:
+        check_output(out, inputs=(curves,))
+    data, kw = o.curves(curves, limit), o.fit_kwargs(seed=False)
+    with render.progress(not as_json, "backtest", bar=True) as update:
+        res = run_backtest(data, cutoff, fit_kwargs=kw, seed=o.seed, jobs=jobs, progress=update, pool_by=pool_by)
+    if out is not None:
+        import pandas as pd
+
+        atomic_write(out, lambda tmp: pd.DataFrame(res["curves"]).to_csv(tmp, index=False))
+    if not as_json and not res["summary"]:
+        raise CurvecastError(f"no curve had 3 distinct n below the cutoff {cutoff}; raise --cutoff")
+    title = f"Backtest of {curves.name} at cutoff {cutoff:g} ({o.family})"
+    render.emit_json(res) if as_json else render.backtest(res, title)
+
+
+@with_fit_options(omit=("curve",))
+def batch(
+    o: FitOptions,
+    curves: Curves,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Answers, one row per curve (CSV).")],
+    at: At,
+    targets: Annotated[list[float] | None, typer.Option("--targets", "--target", help="Target metric values.")] = None,
+    prob_: Prob = 0.8,
+    jobs: Jobs = None,
+    limit: Limit = None,
+    as_json: Json = False,
+) -> None:
+    """Fit every curve in a file and write one row of answers per curve."""
+    from curvecast.batch import run_batch
+    from curvecast.results import check_prob
+
+    check_prob(prob_)
+    check_output(output, inputs=(curves,))
+    data, kw = o.curves(curves, limit), o.fit_kwargs()
+    with render.progress(not as_json, "batch", bar=True) as update:
+        df, stats = run_batch(data, at=at, targets=targets or [], prob=prob_, fit_kwargs=kw, jobs=jobs, progress=update)
+    atomic_write(output, lambda tmp: df.to_csv(tmp, index=False))
+    if as_json:
+        return render.emit_json(stats | {"output": str(output)})
+    speed = f"{stats['seconds']:.1f} s, {stats['curves_per_minute']:.1f} curves/min"
+    typer.echo(f"wrote {output}: {stats['curves']} curves ({stats['failed']} failed) in {speed}")
+
+
+def priors_derive(
+    fit_path: Annotated[Path, typer.Argument(help="A saved fit (.nc) of an earlier project.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="TOML file to write (e.g. models/coco.toml).")],
+    widen: Annotated[float, typer.Option("--widen", help="Widening factor for the marginals (>= 1).")] = 2.0,
+    keep_level: Annotated[bool, typer.Option("--keep-level", help="Also transfer y_ref and room.")] = False,
+) -> None:
+    """Turn a fitted project's posterior into a prior file for the next project."""
+    from curvecast.transfer import derive_header
+
+    check_output(output, inputs=(fit_path,), suffixes=(".toml",))
+    f = cc.load(fit_path)
+    render.check_diagnostics(f.diagnostics, False, False)  # a prior inherits the fit's sampling error: say so
+    text = cc.priors_to_toml(cc.derive_priors(f, widen, keep_level), derive_header(f, widen, keep_level))
+    atomic_write(output, lambda tmp: Path(tmp).write_text(text))
+    typer.echo(f"{text}wrote {output}")
+
+
+@with_fit_options(omit=("priors",))
+def priors_compare(
+    o: FitOptions,
+    data: DataFile,
+    prior_files: Annotated[
+        list[str], typer.Option("--priors", help="Prior file (repeat); 'default' = built-in.", rich_help_panel=PANEL)
+    ],
+    at: Annotated[float, typer.Option("--at", help="n at which to compare the bands.")] = 100_000,
+    target: Annotated[float | None, typer.Option("--target", "-t", help="Target for P(reach) and n needed.")] = None,
+    prob_: Prob = 0.8,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Faceted plot (.png/.svg).")] = None,
+    max_n: MaxN = None,
+    as_json: Json = False,
+) -> None:
+    """How much of the forecast is the prior? Prior and posterior bands and answers per prior set."""
+    from curvecast.prior_sets import known_parameters
+    from curvecast.priors import load_prior_file
+    from curvecast.transfer import plot_compare
+
+    if output is not None:
+        check_output(output, inputs=(data,), suffixes=(".png", ".svg"))
+    cd = o.curve_data(data)
+    if target is not None:
+        cd.check_target(target)
+    sets = {p: None if p == "default" else load_prior_file(p, known_parameters()) for p in prior_files}
+    with render.progress(not as_json, "Sampling each prior set..."):
+        kw = {"family": o.family, "target": target, "at": at, "prob": prob_, "fit_kwargs": o.sampler_kwargs()}
+        rows, fits = cc.compare_priors(cd, sets, **kw)
+    if output is not None:
+        plot_compare(fits, output, target, max_n)
+    if as_json:
+        return render.emit_json({"curve": cd.name, "family": o.family, "rows": rows})
+    render.compare(rows, f"Prior sets compared on {cd.name} ({o.family})", at, target, prob_)
+    if output is not None:
+        typer.echo(f"wrote {output}")
+
+
+def priors_default(
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="TOML file to write (default: stdout).")] = None,
+) -> None:
+    """Write the built-in priors of every family, and the noise priors, as TOML (models/default.toml)."""
+    from curvecast.prior_sets import default_toml
+
+    if output is None:
+        return typer.echo(default_toml(), nl=False)
+    check_output(output, suffixes=(".toml",))
+    atomic_write(output, lambda tmp: Path(tmp).write_text(default_toml()))
+    typer.echo(f"wrote {output}")

@@ -1,0 +1,101 @@
+"""``--json``, ``--strict`` and the shared fitting options, :class:`FitOptions`, put in by :func:`with_fit_options`."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+
+import typer
+
+from curvecast.errors import CurvecastError
+
+if TYPE_CHECKING:
+    from curvecast.data import CurveData
+
+PANEL, SAMPLER = "Fitting options", ("draws", "chains", "seed")
+Json = Annotated[bool, typer.Option("--json", help="Write one JSON object on stdout and nothing else.")]
+Strict = Annotated[bool, typer.Option("--strict", help="Exit with code 3 when diagnostics fail.")]
+
+
+def _opt(*decls: str, help: str) -> Any:
+    return typer.Option(*decls, help=help, rich_help_panel=PANEL)
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """What every fitting command shares; each field is one flag, grouped under "Fitting options" in --help."""
+
+    curve: Annotated[str | None, _opt("--curve", help="Curve name when the file holds several.")] = None
+    family: Annotated[str, _opt("--family", "-f", help="Curve family (see `curvecast families`) or 'auto'.")] = "pow3"
+    priors: Annotated[Path | None, _opt("--priors", help="TOML prior file (see models/).")] = None
+    metric_min: Annotated[float | None, _opt("--metric-min", help="Lower bound of the metric.")] = None
+    metric_max: Annotated[float | None, _opt("--metric-max", help="Upper bound of the metric.")] = None
+    decreasing: Annotated[bool, _opt("--decreasing", help="Lower is better (loss, error, MAE).")] = False
+    draws: Annotated[int, _opt("--draws", help="Posterior draws per chain.")] = 1000
+    chains: Annotated[int, _opt("--chains", help="NUTS chains.")] = 4
+    seed: Annotated[int, _opt("--seed", help="Random seed; same seed, same numbers.")] = 0
+    x: Annotated[str | None, _opt("--x", help="Column holding n.")] = None
+    y: Annotated[str | None, _opt("--y", help="Column holding the metric.")] = None
+
+    def sampler_kwargs(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in SAMPLER}
+
+    def fit_kwargs(self, *, seed: bool = True) -> dict[str, Any]:
+        """Keyword arguments of ``inference.fit`` and ``inference.fit_pooled`` (and of bulk runs' ``fit_kwargs``)."""
+        kw = {"family": self.family, "priors": self.priors, **self.sampler_kwargs()}
+        return kw if seed else {k: v for k, v in kw.items() if k != "seed"}
+
+    def data(self, name: str, n: Any, y: Any) -> CurveData:
+        """One curve with the metric's direction and bounds given by these options."""
+        from curvecast.data import CurveData
+
+        try:
+            lo, hi = self.metric_min, self.metric_max
+            return CurveData(n, y, name=name, increasing=not self.decreasing, metric_min=lo, metric_max=hi)
+        except CurvecastError as e:
+            raise CurvecastError(f"curve {name!r}: {e}") from None
+
+    def curve_data(self, path: Path) -> CurveData:
+        """The curve that --curve selects from a data file (the only one, if it holds one)."""
+        from curvecast.data import load_curves, select_curve
+
+        name, (n, y) = select_curve(load_curves(path, x=self.x, y=self.y), self.curve)
+        return self.data(name, n, y)
+
+    def curves(self, path: Path, limit: int | None = None) -> list[CurveData]:
+        """Every curve of a data file (the first ``limit``)."""
+        from curvecast.data import load_curves
+
+        items = list(load_curves(path, x=self.x, y=self.y).items())[: limit or None]
+        return [self.data(k, n, y) for k, (n, y) in items]
+
+
+def with_fit_options(*, omit: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+    """Inject FitOptions' fields (``only`` some, or all but ``omit``) as options; the command gets one ``o``.
+
+    Typer reads the wrapper's ``__signature__`` and ``__annotations__``: the command's parameters, then the fields."""
+    hints, kind = get_type_hints(FitOptions, include_extras=True), inspect.Parameter.KEYWORD_ONLY
+    picked = [f for f in fields(FitOptions) if f.name not in omit and (not only or f.name in only)]
+    added = [inspect.Parameter(f.name, kind, default=f.default, annotation=hints[f.name]) for f in picked]
+    chosen = [f.name for f in picked]
+
+    def decorate(cmd: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(cmd, eval_str=True)
+        own = [p.replace(kind=kind) for name, p in sig.parameters.items() if name != "o"]
+        if "o" not in sig.parameters or {p.name for p in own} & set(chosen):
+            raise TypeError(f"{cmd.__name__} needs a parameter 'o' and no other named like a FitOptions field")
+
+        @functools.wraps(cmd)
+        def command(**kwargs: Any) -> Any:
+            return cmd(FitOptions(**{k: kwargs.pop(k) for k in chosen}), **kwargs)
+
+        params = [*own, *added]
+        command.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params} | {"return": sig.return_annotation}
+        return command
+
+    return decorate

@@ -1,0 +1,236 @@
+"""All CLI output: rich tables, one JSON object with ``--json``, warnings and errors on stderr."""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from curvecast.errors import CurvecastError, DiagnosticsWarning
+
+if TYPE_CHECKING:
+    from curvecast.diagnostics import Diagnostics
+    from curvecast.results import Forecast, PooledFit
+
+EXIT_BAD_INPUT, EXIT_DIAGNOSTICS, EXIT_INTERRUPTED = 2, 3, 130
+ERROR, WARNING = "[bold red]Error:[/]", "[bold yellow]Warning:[/]"
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def error(msg: str, label: str = ERROR) -> None:
+    from rich.markup import escape
+
+    _console(stderr=True).print(f"{label} {escape(msg)}", soft_wrap=True)
+
+
+def guarded(cmd: Callable[..., Any]) -> Callable[..., Any]:
+    """The boundary: a CurvecastError exits 2 with its message, Ctrl-C exits 130; never a traceback."""
+
+    @functools.wraps(cmd)
+    def command(*args: Any, **kwargs: Any) -> Any:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DiagnosticsWarning)  # reported by check_diagnostics
+                warnings.filterwarnings("ignore", category=FutureWarning)
+                warnings.filterwarnings("ignore", message=".*BLAS.*")
+                return cmd(*args, **kwargs)
+        except CurvecastError as e:
+            error(str(e))
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except KeyboardInterrupt:
+            error("interrupted; no output file was written")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+
+    return command
+
+
+def check_diagnostics(d: Diagnostics, strict: bool, as_json: bool) -> None:
+    """Warn when the diagnostics failed (with --json they are in the JSON); --strict exits 3."""
+    if d.problems and not as_json:
+        why = "; ".join(d.problems)
+        error(f"sampler diagnostics failed: {why}. Treat the answers with caution (more --draws may help).", WARNING)
+    if d.problems and strict:
+        raise typer.Exit(EXIT_DIAGNOSTICS)
+
+
+def _plain(v: Any) -> Any:
+    """JSON-ready: NumPy values as Python ones, NaN as null, infinities as "inf"/"-inf"."""
+    v = v.tolist() if type(v).__module__ == "numpy" else v
+    if isinstance(v, float) and not math.isfinite(v):
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    return {str(k): _plain(x) for k, x in v.items()} if isinstance(v, dict) else v
+
+
+def emit_json(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(_plain(obj)) + "\n")
+
+
+def answer(f: Forecast, r: dict[str, Any], human: Callable[..., None], as_json: bool, strict: bool) -> None:
+    """A command's answer ``r``: as JSON, with what was fitted, or as ``human(f, r)``; then the diagnostics."""
+    d = f.data
+    info = {"curve": d.name, "family": f.label, "n_points": int(d.n.size), "n_max_observed": d.n_ref}
+    info |= {"increasing": d.increasing, "weights": f.weights_table(), "diagnostics": f.diagnostics.to_dict()}
+    emit_json(info | r) if as_json else human(f, r)
+    check_diagnostics(f.diagnostics, strict, as_json)
+
+
+@contextmanager
+def progress(enabled: bool, text: str, bar: bool = False) -> Iterator[Callable[[int, int], None] | None]:
+    """On a terminal, a spinner or (``bar``) a progress bar, whose ``update(done, total)`` it yields."""
+    if not (enabled and sys.stderr.isatty()):
+        yield None
+    elif not bar:
+        with _console(stderr=True).status(text):
+            yield None
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        with Progress(text, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=_console(True)) as p:
+            task = p.add_task(text, total=None)
+            yield lambda done, total: p.update(task, completed=done, total=total)
+
+
+# -- tables ---------------------------------------------------------------------
+def table(title: str, columns: list[str], rows: list[list[str]], caption: str | None = None) -> None:
+    """Text columns left-aligned, numbers right-aligned; a short row ends in "-" cells."""
+    from rich.table import Column, Table
+
+    left = ("quantity", "family", "priors", "curve")
+    t = Table(*(Column(c, justify="left" if c in left else "right") for c in columns), title=title, caption=caption)
+    for row in rows:
+        t.add_row(*row, *["-"] * (len(columns) - len(row)))
+    _console().print(t)
+
+
+def quantiles(title: str, summary: dict[str, dict[str, float]], caption: str | None = None) -> None:
+    rows = [[k, *(f"{v[q]:.4g}" for q in ("median", "q5", "q95"))] for k, v in summary.items()]
+    table(title, ["quantity", "median", "5 %", "95 %"], rows, caption)
+
+
+def caption(f: Forecast | PooledFit) -> str:
+    d = f.diagnostics
+    text = f"{f.label} · divergences {d.divergences} · r-hat max {d.rhat_max:.3f} · bulk ESS min {d.ess_bulk_min:.0f}"
+    if d.retried:
+        accept, first = f.settings["target_accept"], d.retried["divergences"]
+        text += f" · refit at target_accept {accept:g} after {first} divergences"
+    return text
+
+
+def _n(v: float, fmt: str = ",.0f", never: str = "never") -> str:
+    return f"{v:{fmt}}" if math.isfinite(v) else never
+
+
+# -- the human output of each command ------------------------------------------
+def fit(f: Forecast, r: dict[str, Any]) -> None:
+    quantiles(f"Fit of {f.data.name} -> {r['output']}", r["summary"], caption(f))
+
+
+def pooled(pf: PooledFit, r: dict[str, Any]) -> None:
+    quantiles("Pooled hyper-posterior (log scale for rates, logit for room)", r["hyper"])
+    ps = list(pf.family.params)
+    rows = [[k, *(f"{c['summary'][p]['median']:.4g}" for p in ps), c["output"]] for k, c in r["curves"].items()]
+    table(f"Per-curve posterior medians ({pf.family.name})", ["curve", *ps, "file"], rows, caption(pf))
+
+
+def prob(f: Forecast, r: dict[str, Any]) -> None:
+    op, kind = (">=" if f.data.increasing else "<="), ("a new measurement" if r["measured"] else "the curve")
+    ps = zip(r["at"], r["probability"] if len(r["at"]) > 1 else [r["probability"]], strict=True)
+    lines = [*(f"P(metric {op} {r['target']:g} at {n:,.0f}) = [bold]{p:.2f}[/]  ({kind})" for n, p in ps)]
+    lines.append(f"[dim]{caption(f)}[/]")
+    if not f.bounded:
+        note = "this family has no asymptote: P(reach) -> 1 for every target as n grows; that is an assumption"
+        lines.append(f"[yellow]Note:[/] {note} of the family, not a finding.")
+    _console().print("\n".join(lines))
+
+
+def need(f: Forecast, r: dict[str, Any]) -> None:
+    p, (lo, hi) = r["prob"], r["interval"]
+    rows = [[f"n for P(reach) = {p:g}", _n(r["n_needed"])], ["median n at which it is reached", _n(r["n_median"])]]
+    rows += [[f"{r['interval_level']:.0%} interval of that n", f"{_n(lo)} - {_n(hi)}"]]
+    rows += [["P(never reached)", f"{r['p_never']:.2f}"]]
+    rows += [[f"P(already reached at {r['n_current']:,.0f})", f"{r['p_reached_now']:.2f}"]]
+    if "cost_per_sample" in r:
+        rows += [[f"samples beyond current data for P = {p:g}", _n(r["extra_samples"])]]
+        rows += [[f"cost for P = {p:g}", _n(r["cost_at_prob"], ",.2f", "n/a (not reached)")]]
+        rows += [
+            ["expected cost of the extra data (if ever reached)", _n(r["expected_cost_if_reached"], ",.2f", "n/a")]
+        ]
+    table(f"Data needed for {r['target']:g} ({f.data.name})", ["quantity", "value"], rows, caption(f))
+    if not f.bounded:
+        typer.echo("Note: this family has no asymptote, so P(never) = 0 by assumption, not by evidence.")
+
+
+def predict(f: Forecast, r: dict[str, Any]) -> None:
+    level, bands = f"{r['interval']:.0%}", [("lower", "upper"), ("measured_lower", "measured_upper")]
+    rows = [
+        [f"{p['n']:,.0f}", f"{p['median']:.4f}", *(f"{p[a]:.4f} - {p[b]:.4f}" for a, b in bands)]
+        for p in r["predictions"]
+    ]
+    table(f"Forecast for {f.data.name}", ["n", "median", f"{level} curve", f"{level} measured"], rows, caption(f))
+
+
+def gain(f: Forecast, g: dict[str, Any]) -> None:
+    (lo, hi), title = g["interval"], f"Gain from {g['from_n']:,.0f} to {g['to_n']:,.0f} ({f.data.name})"
+    rows = [["expected improvement", f"{g['mean']:+.4f}"], ["median", f"{g['median']:+.4f}"]]
+    rows += [
+        [f"{g['interval_level']:.0%} interval", f"{lo:+.4f} to {hi:+.4f}"],
+        ["per 1,000 samples", f"{g['per_1000']:+.5f}"],
+    ]
+    table(title, ["quantity", "value"], rows, caption(f))
+
+
+def families(fams: list[dict[str, Any]]) -> None:
+    reach = {True: "yes", False: "NO (P(reach) -> 1)"}
+    rows = [[d["name"], d["formula"], reach[d["bounded"]], ", ".join(d["params"])] for d in fams]
+    table("Curve families", ["family", "formula", "asymptote", "parameters"], rows)
+
+
+def demo(f: Forecast, r: dict[str, Any]) -> None:
+    sizes, (lo, hi) = ", ".join(f"{v:,.0f}" for v in f.data.n), r["gain"]["interval"]
+    _console().print(
+        f"[bold]{f.data.name}[/]: SSD ResNet-101 on COCO, mAP measured at {sizes} images\n"
+        f"1. P(mAP >= 0.5 at 100,000 images) = [bold]{r['prob']:.2f}[/]\n"
+        f"2. Images for mAP 0.5 with 80 % probability: [bold]{_n(r['need']['n_needed'])}[/] "
+        f"(P(never reached) = {r['need']['p_never']:.2f})\n"
+        f"3. The next 10,000 images buy {r['gain']['mean']:+.4f} mAP (90 %: {lo:+.4f} to {hi:+.4f})\n"
+        f"[dim]Held-out truth: mAP {r['truth']:.3f} at 118,287 images; forecast median {r['median']:.3f}[/]\n"
+        f"[dim]{caption(f)}[/]"
+    )
+
+
+def backtest(res: dict[str, Any], title: str) -> None:
+    s, stats = res["summary"], (("mae_final", "median"), ("mae_final", "mean"), ("mae_heldout", "mean"))
+    rows = [[f"{k} ({st})", *(f"{s[f'{b}{k}_{st}']:.4f}" for b in ("", "logreg_", "last_"))] for k, st in stats]
+    rows += [[f"coverage {lv}", f"{s[f'coverage_{lv}']:.3f}"] for lv in (50, 80, 90)]
+    rows += [["CRPS (mean)", f"{s['crps_mean']:.4f}"], ["log pred. density (mean)", f"{s['lpd_mean']:.3f}"]]
+    rows += [["fits with divergences", str(s["divergent_fits"])]]
+    rows += [["fits refit after divergences", str(s["retried_fits"])]]
+    cap = f"{res['n_curves']} curves, {res['n_skipped']} skipped (< 3 distinct n below the cutoff), "
+    cap += f"{res['n_failed']} failed, {s['seconds']:.0f} s" + (" - INTERRUPTED" if res["interrupted"] else "")
+    table(title, ["quantity", "curvecast", "log regression", "last value"], rows, cap)
+
+
+def compare(rows: list[dict[str, Any]], title: str, at: float, target: float | None, prob: float) -> None:
+    cols = ["priors", f"prior 90 % at {at:,.0f}", "posterior median", "posterior 90 %"]
+    cols += [] if target is None else ["P(target) prior", "P(target) posterior", f"n for P={prob:g}"]
+    out = []
+    for r in rows:
+        prior, post = (f"{r[f'{k}_lower']:.3f} - {r[f'{k}_upper']:.3f}" for k in ("prior", "post"))
+        out.append([Path(r["priors"]).name, prior, f"{r['post_median']:.3f}", post])
+        out[-1] += [] if target is None else [f"{r['p_target_prior']:.2f}", f"{r['p_target']:.2f}", _n(r["n_needed"])]
+    table(title, cols, out)
