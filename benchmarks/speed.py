@@ -188,7 +188,7 @@ def main() -> None:
                 "cold process `prob seed.csv`, nutpie's own compile (no disk cache)", [BIN, "prob", seed, *q], runs, env
             )
         )
-        for eng in ("nutpie-c", "pymc"):
+        for eng in ("pymc",):
             env = dict(os.environ, CURVECAST_ENGINE=eng)
             run_once([BIN, "prob", seed, *q], env)  # warm this engine's compile cache
             rows.append(

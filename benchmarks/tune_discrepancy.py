@@ -19,7 +19,6 @@ import numpy as np
 
 
 def _fit_one(args):
-    os.environ["CURVECAST_WORKER"] = "1"
     name, n, y, dec, cutoff, family = args
     import curvecast as cc
     from curvecast.backtest import split
@@ -31,7 +30,7 @@ def _fit_one(args):
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        f = cc.fit(data=train, family=family, discrepancy=False, seed=0)
+        f = cc.fit(data=train, family=family, discrepancy=False, seed=0, cores=1)
     return name, f.params_, train, n_out, y_out, f.family.name, f.priors, f.diagnostics
 
 
@@ -61,7 +60,8 @@ def main() -> None:
                 pickle.dump(fits, fh)
     from curvecast.discrepancy import Discrepancy
     from curvecast.families import get_family
-    from curvecast.fitting import CurveFit
+    from curvecast.results import CurveFit
+    from curvecast.scores import crps_samples
 
     print(f"{len(fits)} curves")
     print("kappa  nu   cov50  cov80  cov90  mae_final_med  crps")
@@ -81,8 +81,6 @@ def main() -> None:
                 for lv in cov:
                     lo, hi = np.quantile(draws, [(1 - lv / 100) / 2, 1 - (1 - lv / 100) / 2], axis=0)
                     cov[lv].append(np.mean((y_out >= lo) & (y_out <= hi)))
-                from curvecast.backtest import crps_samples
-
                 crps.append(np.mean(crps_samples(draws, y_out)))
                 last = n_out == n_out.max()
                 err.append(abs(np.median(draws[:, last]) - y_out[last].mean()))

@@ -26,13 +26,15 @@ def coco_fit():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return cc.fit(COCO_N, COCO_Y, family="pow3", draws=300, tune=300, chains=2, seed=3, name=COCO)
+        return cc.fit(COCO_N, COCO_Y, family="pow3", draws=150, tune=300, chains=4, seed=3, name=COCO)
 
 
 @pytest.fixture(scope="session")
 def coco_nc(coco_fit, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("fits") / "coco.nc"
-    coco_fit.save(str(path))
+    import curvecast as cc
+
+    cc.save(coco_fit, path)
     return path
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -278,13 +279,24 @@ class TestReadTable:
         np.testing.assert_array_equal(n, [10, 20, 40])
         np.testing.assert_array_equal(y, [0.5, 0.6, 0.7])
 
-    def test_bad_json_lines(self, tmp_path):
-        path = _write(tmp_path / "c.jsonl", '{"n": 1, "metric": 0.2}\n{bad json\n')
-        with pytest.raises(
-            CurvecastError,
-            match=r"cannot read .* as CSV, TSV or JSON lines "
-            r"\(JSONDecodeError",
-        ):
+    def test_bad_json_lines_name_the_right_line(self, tmp_path):
+        path = _write(tmp_path / "c.jsonl", '{"n": 1, "metric": 0.2}\n\n\n{bad json\n')
+        with pytest.raises(CurvecastError, match=r"line 4 is not valid JSON"):
+            read_table(path)
+
+    @pytest.mark.parametrize(
+        ("name", "content", "what"),
+        [
+            ("c.json", b'[{"n": 1, "metric": 0.2}]', "a JSON array"),
+            ("c.parquet", b"PAR1\x00\x00binary", "a Parquet file"),
+            ("c.xlsx", b"PK\x03\x04\x14\x00binary", "a Excel or another zip archive file"),
+            ("c.csv", b"\xff\xfe\x00b\x00a\x00d", "not UTF-8 text"),
+        ],
+    )
+    def test_unsupported_formats_say_what_is_supported(self, tmp_path, name, content, what):
+        path = tmp_path / name
+        path.write_bytes(content)
+        with pytest.raises(CurvecastError, match=re.escape(what) + ".*unsupported format; supported: CSV"):
             read_table(path)
 
     def test_missing_file(self, tmp_path):
@@ -296,7 +308,7 @@ class TestReadTable:
             read_table(tmp_path)
 
     def test_empty_file(self, tmp_path):
-        with pytest.raises(CurvecastError, match="cannot parse"):
+        with pytest.raises(CurvecastError, match="is empty; it needs a header row"):
             read_table(_write(tmp_path / "e.csv", ""))
 
     def test_header_only(self, tmp_path):

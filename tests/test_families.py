@@ -18,6 +18,7 @@ from scipy import stats
 from curvecast.data import CurveData
 from curvecast.errors import CurvecastError
 from curvecast.families import REGISTRY, Family, Scale, get_family
+from curvecast.prior_sets import merged_priors
 from curvecast.priors import Prior
 
 FAMILIES = [pytest.param(fam, id=name) for name, fam in REGISTRY.items()]
@@ -242,7 +243,6 @@ def test_inverse_is_inf_beyond_asymptote_draws(fam):
 def test_unbounded_inverse_is_finite_for_any_target(fam):
     s = INC_SCALE
     p = _median_params(fam, INC_SYMBOLS, y_ref=0.4)
-    assert fam.bounded is False
     assert fam.asymptote(p, s) is None
     # no asymptote: even a target above the metric's best is reached eventually
     n = fam.inverse(s.best + 0.01, p, s)
@@ -308,13 +308,10 @@ def test_prior_predictive_is_monotone(fam, map_curve):
     assert np.all(f[:, 1:] >= f[:, :-1])
 
 
-@pytest.mark.parametrize("fam", FAMILIES)
+@pytest.mark.parametrize("fam", [pytest.param(f, id=n) for n, f in REGISTRY.items() if f.bounded])
 def test_prior_predictive_respects_bounds_beyond_n_ref(fam, map_curve):
-    """From n_ref on (where forecasts live) bounded families stay in [0, 1]."""
+    """From n_ref on (where forecasts live) bounded families stay in [0, 1] (unbounded ones promise no bound)."""
     f = _prior_curves(fam, map_curve)
-    if not fam.bounded:
-        assert fam.bounded is False  # unbounded: no bounds promised, only monotone
-        return
     beyond = f[:, map_curve.n_ref <= N_GRID]
     assert np.all(beyond >= -1e-9) and np.all(beyond <= 1 + 1e-9)
     # the asymptote never exceeds the best value, so the upper bound holds at every n
@@ -328,14 +325,15 @@ def test_prior_predictive_of_a_fit_respects_bounds_at_every_n(fam, map_curve):
     The raw saturating formulas run below 0 for n far below the data (r -> inf as
     n -> 0); ``CurveFit.latent`` clips to the metric's bounds.
     """
+    from curvecast.diagnostics import Diagnostics
     from curvecast.discrepancy import Discrepancy
-    from curvecast.fitting import CurveFit
+    from curvecast.results import CurveFit
 
     p = _draw_params(fam, map_curve.symbols(), size=400, seed=1)
     p["sigma"] = np.full(400, 0.01)
     disc = Discrepancy(kappa=0.1)
     p["disc_z"] = disc.draw(400, 0)
-    f = CurveFit(fam, map_curve, dict(fam.priors), p, {}, {"discrepancy": disc.to_dict()})
+    f = CurveFit(fam, map_curve, dict(fam.priors), p, Diagnostics(0, 1.0, 1e3, 1e3), {"discrepancy": disc.to_dict()})
     lat = f.latent(np.geomspace(10, 1e8, 30))
     assert not np.any(np.isnan(lat))
     assert np.all(lat >= 0) and np.all(lat <= 1)
@@ -370,8 +368,8 @@ def fast_mode():
 
 @pytest.mark.parametrize("fam", FAMILIES)
 def test_dlogp_is_finite_at_initial_point(fam, model_module, map_curve, fast_mode):
-    model_module.check_family_fits(fam, map_curve)
-    m = model_module.build_model(fam, map_curve, model_module.merged_priors(fam, None))
+    fam.check_data(map_curve)
+    m = model_module.ModelSpec(fam, (map_curve,), merged_priors(fam, None)).build()
     point = m.initial_point()
     logp, grad = m.compile_fn([m.logp(), m.dlogp()], mode=fast_mode)(point)
     assert np.isfinite(logp)

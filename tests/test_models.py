@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from curvecast.families import REGISTRY
-from curvecast.model import NOISE_PRIORS, known_parameters
+from curvecast.prior_sets import NOISE_PRIORS, known_parameters
 from curvecast.priors import load_prior_file
 
 MODELS = Path(__file__).resolve().parents[1] / "models"

@@ -8,7 +8,7 @@ import pytest
 
 from curvecast.errors import CurvecastError
 from curvecast.families import REGISTRY
-from curvecast.model import NOISE_PRIORS, known_parameters, merged_priors
+from curvecast.prior_sets import NOISE_PRIORS, known_parameters, merged_priors
 from curvecast.priors import (
     DISTRIBUTIONS,
     SYMBOLS,

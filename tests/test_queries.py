@@ -6,16 +6,17 @@ import numpy as np
 import pytest
 
 from curvecast.data import CurveData
+from curvecast.diagnostics import Diagnostics
 from curvecast.errors import CurvecastError
 from curvecast.families import get_family
-from curvecast.fitting import CurveFit
+from curvecast.results import CurveFit
 
 DATA = CurveData([1000, 2000, 4000, 8000], [0.2, 0.25, 0.3, 0.34])
 
 
 def make_fit(params: dict[str, np.ndarray], family: str = "pow3", data: CurveData = DATA) -> CurveFit:
     fam = get_family(family)
-    return CurveFit(fam, data, dict(fam.priors), params, {"divergences": 0}, {})
+    return CurveFit(fam, data, dict(fam.priors), params, Diagnostics(0, 1.0, 1000.0, 1000.0), {})
 
 
 def point_fit(c=0.5, y_ref=0.34, alpha=0.5, sigma=0.01, s=1000):

@@ -17,26 +17,16 @@ import numpy as np
 
 from curvecast.data import CurveData
 from curvecast.errors import CurvecastError
+from curvecast.inference import fit, fit_pooled
+from curvecast.parallel import map_curves, n_jobs
+from curvecast.results import Forecast
+from curvecast.scores import crps_samples, log_regression
 
 LEVELS = (0.5, 0.8, 0.9)
+#: the keyword arguments of ``fit`` that a pooled fit shares
+POOLED_KWARGS = ("family", "priors", "draws", "tune", "chains", "target_accept", "engine", "cores", "discrepancy")
 #: relative slack on the cutoff so that 10 % of 118,287 keeps the 11,829 subset
 CUTOFF_SLACK = 1e-3
-
-
-def crps_samples(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Sample CRPS per column: E|X - y| - E|X - X'| / 2 (sorted-sample formula)."""
-    x = np.sort(draws, axis=0)
-    m = x.shape[0]
-    term1 = np.mean(np.abs(x - y[None, :]), axis=0)
-    i = np.arange(1, m + 1)[:, None]
-    term2 = np.sum((2 * i - m - 1) * x, axis=0) / (m * m)
-    return np.asarray(term1 - term2)
-
-
-def _log_regression(n: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    a = np.vstack([np.ones_like(n), np.log(n)]).T
-    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
-    return lambda m: coef[0] + coef[1] * np.log(m)
 
 
 def split(data: CurveData, cutoff: float) -> tuple[CurveData | None, np.ndarray, np.ndarray]:
@@ -50,8 +40,6 @@ def split(data: CurveData, cutoff: float) -> tuple[CurveData | None, np.ndarray,
 
 def score_curve(data: CurveData, cutoff: float, fit_kwargs: dict[str, Any], seed: int = 0) -> dict[str, Any] | None:
     """Fit one curve's early rows and score the held-out rows; None when skipped."""
-    from curvecast.fitting import fit
-
     train, n_out, y_out = split(data, cutoff)
     if train is None:
         return None
@@ -63,7 +51,7 @@ def score_curve(data: CurveData, cutoff: float, fit_kwargs: dict[str, Any], seed
 
 
 def score_fit(
-    f: Any, data: CurveData, train: CurveData, n_out: np.ndarray, y_out: np.ndarray, seed: int, seconds: float
+    f: Forecast, data: CurveData, train: CurveData, n_out: np.ndarray, y_out: np.ndarray, seed: int, seconds: float
 ) -> dict[str, Any]:
     """Score a fit of ``train`` against the held-out rows ``(n_out, y_out)``."""
     draws = f.measured(n_out, seed=seed)
@@ -86,20 +74,19 @@ def score_fit(
         row[f"coverage_{round(lv * 100)}"] = float(np.mean((y_out >= lo) & (y_out <= hi)))
     row["crps"] = float(np.mean(crps_samples(draws, y_out)))
     row["lpd"] = float(np.mean(f.log_predictive_density(n_out, y_out)))
-    row["divergences"] = int(f.diagnostics["divergences"])
-    per_family = f.diagnostics.get("per_family", {}).values()
-    row["retried"] = int(bool(f.diagnostics.get("retried")) or any("retried" in v for v in per_family))
-    row["rhat_max"] = float(f.diagnostics["rhat_max"])
+    row["divergences"] = int(f.diagnostics.divergences)
+    row["retried"] = int(any(c.diagnostics.retried for c in f.components))
+    row["rhat_max"] = float(f.diagnostics.rhat_max)
     row["seconds"] = seconds
     # baselines
-    logreg = _log_regression(train.n, train.y)
+    logreg = log_regression(train.n, train.y)
     lr = logreg(n_out)
     row["logreg_mae_final"] = abs(float(lr[final_idx]) - final_true)
     row["logreg_mae_heldout"] = float(np.mean(np.abs(lr - y_out)))
     last = row["y_last_train"]
     row["last_mae_final"] = abs(last - final_true)
     row["last_mae_heldout"] = float(np.mean(np.abs(last - y_out)))
-    if hasattr(f, "weights_table"):
+    if len(f.components) > 1:
         row["weights"] = f.weights_table()
     return row
 
@@ -108,8 +95,6 @@ def score_group(
     group: list[CurveData], cutoff: float, fit_kwargs: dict[str, Any], seed: int = 0
 ) -> list[dict[str, Any] | None]:
     """Pooled fit of a group's early rows; each curve scored on its own held-out rows."""
-    from curvecast.pooling import fit_pooled
-
     usable: list[tuple[CurveData, CurveData, np.ndarray, np.ndarray]] = []
     for c in group:
         train, n_out, y_out = split(c, cutoff)
@@ -119,7 +104,7 @@ def score_group(
     if len(usable) < 2:  # nothing to pool with: fit alone
         return out + [score_curve(c, cutoff, fit_kwargs, seed) for c, *_ in usable]
     t0 = time.perf_counter()
-    kw = {k: v for k, v in fit_kwargs.items() if k in ("family", "draws", "tune", "chains")}
+    kw = {k: v for k, v in fit_kwargs.items() if k in POOLED_KWARGS}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pf = fit_pooled([s[1] for s in usable], seed=seed, **kw)
@@ -200,11 +185,10 @@ def run_backtest(
     """
     if not 0 < cutoff < 1:
         raise CurvecastError(f"cutoff must lie in (0, 1), got {cutoff}")
-    kw = {"chains": 4, "draws": 1000, "tune": 1000} | (fit_kwargs or {})
-    from curvecast.parallel import map_curves
-
     t0 = time.perf_counter()
     groups = group_curves(curves, pool_by) if pool_by else [[c] for c in curves]
+    jobs = n_jobs(jobs, len(groups))
+    kw = {"chains": 4, "draws": 1000, "tune": 1000, "cores": 1 if jobs > 1 else None} | (fit_kwargs or {})
     tasks = [(g, cutoff, kw, seed, bool(pool_by)) for g in groups]
     batches, interrupted = map_curves(_worker, tasks, jobs=jobs, progress=progress)
     results = [r for b in batches for r in b]

@@ -11,14 +11,14 @@ import numpy as np
 
 from curvecast.data import CurveData
 from curvecast.errors import CurvecastError
+from curvecast.inference import fit
+from curvecast.parallel import map_curves, n_jobs
 
 
 def answer_curve(
     data: CurveData, *, at: list[float], targets: list[float], prob: float, fit_kwargs: dict[str, Any]
 ) -> dict[str, Any]:
     """Fit one curve and return its row: bands at ``at``, P(reach) and n needed per target."""
-    from curvecast.fitting import fit
-
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -38,10 +38,10 @@ def answer_curve(
         row[f"p_never_{t:g}"] = need["p_never"]
     d = f.diagnostics
     row.update(
-        divergences=d["divergences"],
-        rhat_max=d["rhat_max"],
-        ess_bulk_min=d["ess_bulk_min"],
-        diagnostics_ok=d["ok"],
+        divergences=d.divergences,
+        rhat_max=d.rhat_max,
+        ess_bulk_min=d.ess_bulk_min,
+        diagnostics_ok=d.ok,
         seconds=time.perf_counter() - t0,
     )
     return row
@@ -68,14 +68,14 @@ def run_batch(
     """Answers for every curve as a DataFrame (input order) plus throughput stats."""
     import pandas as pd
 
-    from curvecast.parallel import map_curves
-
     for t in targets:
         for c in curves:
             c.check_target(t)
     if not at:
         raise CurvecastError("pass at least one --at N")
-    kw = {"at": list(at), "targets": list(targets), "prob": prob, "fit_kwargs": fit_kwargs or {}}
+    jobs = n_jobs(jobs, len(curves))
+    fit_kw = {"cores": 1 if jobs > 1 else None} | (fit_kwargs or {})
+    kw = {"at": list(at), "targets": list(targets), "prob": prob, "fit_kwargs": fit_kw}
     t0 = time.perf_counter()
     rows, interrupted = map_curves(_worker, [(c, kw) for c in curves], jobs=jobs, progress=progress)
     secs = time.perf_counter() - t0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -172,6 +173,11 @@ class CurveData:
             "metric_max": hi,
         }
 
+    def clip(self, values: np.ndarray) -> np.ndarray:
+        """``values`` clipped to the metric's bounds."""
+        lo, hi = self.metric_min, self.metric_max
+        return np.clip(values, -np.inf if lo is None else lo, np.inf if hi is None else hi)
+
     def subset(self, max_n: float) -> CurveData:
         keep = self.n <= max_n
         return CurveData(
@@ -211,6 +217,31 @@ def _as_float(v: Any, what: str) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # Files
 # ---------------------------------------------------------------------------
+#: what ``read_table`` reads, for error messages
+SUPPORTED = "CSV (.csv), TSV (.tsv, .tab) or JSON lines (.jsonl, .ndjson, .json: one object per line)"
+#: leading bytes of formats that are not text tables
+_BINARY = {b"PAR1": "Parquet", b"PK\x03\x04": "Excel or another zip archive", b"\xd0\xcf\x11\xe0": "old Excel (.xls)"}
+
+
+def _unsupported(path: Path, what: str) -> CurvecastError:
+    return CurvecastError(f"{str(path)!r} is {what}, an unsupported format; supported: {SUPPORTED}. Export it as CSV")
+
+
+def _json_lines(path: Path, text: str) -> list[Any]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise CurvecastError(f"{str(path)!r} line {number} is not valid JSON ({e.msg}); fix or drop it") from None
+        if not isinstance(row, dict):
+            raise CurvecastError(f'{str(path)!r} line {number} is not a JSON object like {{"n": 1000, "metric": 0.4}}')
+        rows.append(row)
+    return rows
+
+
 def read_table(path: str | Path) -> Any:
     """Read CSV, TSV or JSON lines into a DataFrame (the file is only read)."""
     import pandas as pd
@@ -220,20 +251,27 @@ def read_table(path: str | Path) -> Any:
         raise CurvecastError(f"file {str(path)!r} not found; check the path")
     if path.is_dir():
         raise CurvecastError(f"{str(path)!r} is a directory; pass a CSV, TSV or JSON-lines file")
-    suffix = path.suffix.lower()
+    raw = path.read_bytes()
+    for magic, what in _BINARY.items():
+        if raw.startswith(magic):
+            raise _unsupported(path, f"a {what} file")
     try:
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8-sig").splitlines() if line.strip()]
-            df = pd.DataFrame(rows)
-        else:
-            sep = "\t" if suffix in (".tsv", ".tab") else None
-            df = pd.read_csv(path, sep=sep, engine="python", encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CurvecastError(
-            f"cannot read {str(path)!r} as CSV, TSV or JSON lines ({type(e).__name__}: {str(e)[:80]})"
-        ) from None
-    except Exception as e:  # pandas' parser errors have several types
-        raise CurvecastError(f"cannot parse {str(path)!r}: {str(e)[:120]}") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _unsupported(path, "not UTF-8 text") from None
+    if not text.strip():
+        raise CurvecastError(f"{str(path)!r} is empty; it needs a header row and one row per (n, metric)")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        if text.lstrip().startswith("["):
+            raise _unsupported(path, "a JSON array")
+        df = pd.DataFrame(_json_lines(path, text))
+    else:
+        sep = "\t" if suffix in (".tsv", ".tab") else None
+        try:
+            df = pd.read_csv(io.StringIO(text), sep=sep, engine="python")
+        except Exception as e:  # pandas' parser errors have several types
+            raise CurvecastError(f"cannot parse {str(path)!r} as {SUPPORTED}: {str(e)[:120]}") from None
     if df.empty or len(df.columns) < 2:
         raise CurvecastError(f"{str(path)!r} holds no table with at least two columns (n and metric)")
     return df

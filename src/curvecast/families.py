@@ -93,6 +93,8 @@ class Family:
     #: True when the model samples ``room`` along the data's ridge (see ``model``): the
     #: family is a gap ratio ``r(x)`` with shape parameters besides ``y_ref`` and ``room``
     ridge: ClassVar[bool] = False
+    #: parameter names of earlier versions -> today's (saved fits keep loading)
+    renamed: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, register: bool = True, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -300,30 +302,22 @@ class Exp4(Saturating):
         return np.maximum(1.0 - np.log(r) / p["beta"], 0.0) ** (1.0 / p["delta"])
 
 
-class Janoschek(Saturating):
+class Janoschek(Exp4):
     """Janoschek: ``alpha - (alpha - beta) * exp(-kappa * n^delta)``.
 
-    Anchored: ``r(x) = exp(-kappa * (x^delta - 1))``. Same curve set as exp4
-    once anchored; its default priors favour slower, more gradual saturation.
+    Once anchored this is exp4 (its ``kappa`` is exp4's ``beta``): a prior
+    preset of exp4 that favours slower, more gradual saturation. Fits saved
+    under this name with the old parameter name ``kappa`` still load.
     """
 
     name = "janoschek"
-    formula = "alpha - (alpha - beta) * exp(-kappa * n^delta)"
-    params = {"y_ref": "real", "room": "unit", "kappa": "positive", "delta": "positive"}
+    formula = "alpha - (alpha - beta) * exp(-kappa * n^delta)  [prior preset of exp4]"
+    renamed = {"kappa": "beta"}
     priors = {
-        "y_ref": _Y_REF,
-        "room": _ROOM,
-        "kappa": Prior("LogNormal", mu=0.5, sigma=1.0),
+        **Exp4.priors,
+        "beta": Prior("LogNormal", mu=0.5, sigma=1.0),
         "delta": Prior("LogNormal", mu=-1.6, sigma=0.6),
     }
-
-    @classmethod
-    def ratio(cls, x, p, ops):
-        return ops.exp(-p["kappa"] * (x ** p["delta"] - 1.0))
-
-    @classmethod
-    def ratio_inverse(cls, r, p):
-        return np.maximum(1.0 - np.log(r) / p["kappa"], 0.0) ** (1.0 / p["delta"])
 
 
 class Weibull(Saturating):
@@ -508,17 +502,16 @@ class Hill3(_Sigmoid):
     priors = {"y_ref": _Y_REF, "room": _ROOM, "eta": Prior("LogNormal", mu=-0.7, sigma=0.7)}
 
 
-class LogPower(_Sigmoid):
+class LogPower(Hill3):
     """Log power (Domhan's log_power): ``a / (1 + (n / e^b)^c)``, c < 0.
 
-    A logistic in log n from the worst value to ``a``; the same curve set as
-    hill3 (``eta = -c``, ``kappa = e^b``), with a prior favouring steeper rises.
+    The same curves as hill3 (``eta = -c``, ``kappa = e^b``): a prior preset of
+    hill3 favouring steeper rises.
     """
 
     name = "log_power"
-    formula = "W + (a - W) / (1 + (n / e^b)^c)"
-    params = {"y_ref": "real", "room": "unit", "eta": "positive"}
-    priors = {"y_ref": _Y_REF, "room": _ROOM, "eta": Prior("LogNormal", mu=0.0, sigma=0.5)}
+    formula = "W + (a - W) / (1 + (n / e^b)^c)  [prior preset of hill3]"
+    priors = {**Hill3.priors, "eta": Prior("LogNormal", mu=0.0, sigma=0.5)}
 
 
 class Pareto(Family):

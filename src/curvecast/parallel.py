@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 
@@ -12,8 +13,30 @@ def _init_worker() -> None:
     import warnings
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    os.environ["CURVECAST_WORKER"] = "1"  # one core per worker: single-threaded NUTS
     warnings.simplefilter("ignore")
+
+
+@contextlib.contextmanager
+def _safe_path() -> Iterator[None]:
+    """Spawned workers start as ``python -c ...``, which would put the current directory first on
+    ``sys.path``: PYTHONSAFEPATH keeps it off, so a ``json.py`` there is never imported."""
+    old = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = old
+
+
+def n_jobs(jobs: int | None, n_tasks: int) -> int:
+    """Worker processes for ``n_tasks`` tasks: ``jobs`` (default: all cores), at most one per task.
+
+    With more than one worker, each fit should sample its chains on one core (``cores=1``).
+    """
+    return max(1, min(jobs or os.cpu_count() or 1, n_tasks or 1))
 
 
 def map_curves(
@@ -29,7 +52,7 @@ def map_curves(
     and keeps what has finished.
     """
     tasks = list(tasks)
-    jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks) or 1))
+    jobs = n_jobs(jobs, len(tasks))
     results: list[Any] = []
     try:
         if jobs == 1:
@@ -40,7 +63,7 @@ def map_curves(
         else:
             import multiprocessing as mp
 
-            with mp.get_context("spawn").Pool(jobs, initializer=_init_worker) as pool:
+            with _safe_path(), mp.get_context("spawn").Pool(jobs, initializer=_init_worker) as pool:
                 for r in pool.imap_unordered(fn, tasks, chunksize=1):
                     results.append(r)
                     if progress:

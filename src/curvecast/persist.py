@@ -1,148 +1,243 @@
 """Save fits to netCDF and load them back without importing PyMC.
 
-A file is an ArviZ InferenceData netCDF file whose ``posterior`` group carries
-a ``curvecast`` attribute: JSON with the family (or families and weights), the
-priors, the data, the metric direction and bounds, the sampler settings, the
-diagnostics and the package version.
+A saved fit is a standard ArviZ netCDF file (format 2):
+
+* ``posterior`` (chain x draw, the model's own variable names), ``sample_stats``
+  and ``observed_data`` (``y`` with the sizes ``n`` as a coordinate), so
+  ``az.from_netcdf``, ``az.summary``, ``az.plot_trace`` and ``az.plot_rank``
+  work on it as on a fresh fit;
+* curvecast's extras in one more group, ``curvecast``: the model-discrepancy
+  draws ``disc_z`` (chain x draw) and, as JSON in its ``curvecast`` attribute,
+  the family, priors, data, metric direction and bounds, sampler settings,
+  diagnostics and package version.
+
+An averaged fit (``family="auto"``) keeps each component as the same set of
+groups under ``components/<family>/`` (``components/pow3/posterior``, ...),
+one ArviZ InferenceData per family, the form ``az.compare`` takes; its
+``observed_data`` and ``curvecast`` groups are at the top. ``load`` also reads
+format 1, written by curvecast 0.1.0 (tests/data keeps such files).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from curvecast.data import CurveData
+from curvecast.diagnostics import Diagnostics
 from curvecast.errors import CurvecastError
+from curvecast.families import get_family
+from curvecast.outputs import atomic_write
+from curvecast.priors import Prior
+from curvecast.results import AveragedFit, CurveFit, Forecast
 
-FORMAT = 1
-
-
-def atomic_write(path: str | Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``: no half-written files."""
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise CurvecastError(f"output directory {str(path.parent)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+FORMAT = 2
+READS = (1, 2)
 
 
 def _data_meta(d: CurveData) -> dict[str, Any]:
+    keys = ("increasing", "metric_min", "metric_max", "name")
+    return {"n": d.n.tolist(), "y": d.y.tolist(), **{k: getattr(d, k) for k in keys}}
+
+
+def _component_meta(c: CurveFit, prefix: str) -> dict[str, Any]:
     return {
-        "n": d.n.tolist(),
-        "y": d.y.tolist(),
-        "increasing": d.increasing,
-        "metric_min": d.metric_min,
-        "metric_max": d.metric_max,
-        "name": d.name,
+        "family": c.family.name,
+        "group": prefix,
+        "priors": {k: p.to_dict() for k, p in c.priors.items()},
+        "settings": c.settings,
+        "diagnostics": c.diagnostics.to_dict(),
     }
 
 
-def _fit_meta(f: Any) -> dict[str, Any]:
-    return {
-        "family": f.family.name,
-        "priors": {k: p.to_dict() for k, p in f.priors.items()},
-        "settings": f.settings,
-        "diagnostics": f.diagnostics,
-    }
+def _chains(c: CurveFit) -> int:
+    chains = int(c.settings.get("chains", 1)) or 1
+    return chains if c.n_draws % chains == 0 else 1
 
 
-def save_fit(fit: Any, path: str | Path) -> None:
-    """Write a CurveFit or AveragedFit to ``path`` atomically."""
-    import arviz as az
+def _component_groups(c: CurveFit) -> dict[str, Any]:
+    """posterior, sample_stats and the curvecast extras of one single-family fit."""
+    import xarray as xr
+
+    chains = _chains(c)
+    idata = c.idata_
+    if idata is not None and "posterior" in idata.groups():
+        post = idata.posterior
+    else:  # draws without the sampler's record (e.g. built from arrays): chains from the settings
+        post = xr.Dataset(
+            {k: (("chain", "draw"), v.reshape(chains, -1)) for k, v in c.params_.items() if k != "disc_z"}
+        )
+    groups = {"posterior": post}
+    if idata is not None and "sample_stats" in idata.groups():
+        groups["sample_stats"] = idata.sample_stats
+    extras = {}
+    if "disc_z" in c.params_:
+        extras["disc_z"] = (("chain", "draw"), c.params_["disc_z"].reshape(post.sizes["chain"], -1))
+    groups["curvecast"] = xr.Dataset(extras)
+    return groups
+
+
+def _check_draws(params: dict[str, np.ndarray], what: str) -> None:
+    bad = [k for k, v in params.items() if v.size == 0 or not np.all(np.isfinite(v))]
+    if bad:
+        raise CurvecastError(
+            f"{what}: the posterior of {', '.join(bad)} is empty or holds NaN/inf draws "
+            "(an interrupted or failed fit?); refit with `curvecast fit DATA -o FIT.nc`"
+        )
+
+
+def save(fit: Forecast, path: str | Path) -> None:
+    """Write a CurveFit or AveragedFit to ``path`` atomically (see the module docstring for the layout)."""
     import xarray as xr
 
     from curvecast import __version__
 
-    components = getattr(fit, "components", [fit])
-    posterior: dict[str, Any] = {}
-    for i, c in enumerate(components):
-        for k, v in c.params_.items():
-            posterior[f"c{i}__{k}"] = xr.DataArray(v[None, :], dims=("chain", f"draw_c{i}"))
+    if not isinstance(fit, CurveFit | AveragedFit):
+        raise CurvecastError(f"cannot save a {type(fit).__name__}; save each of its curve fits")
+    single = isinstance(fit, CurveFit)
+    groups: dict[str, Any] = {}
+    comps = []
+    for c in fit.components:
+        _check_draws(c.params_, f"cannot save the {c.family.name} fit of {c.data.name!r}")
+        prefix = "" if single else f"components/{c.family.name}/"
+        groups |= {prefix + g: ds for g, ds in _component_groups(c).items()}
+        comps.append(_component_meta(c, prefix))
     meta = {
         "format": FORMAT,
         "version": __version__,
+        "kind": "single" if single else "averaged",
         "data": _data_meta(fit.data),
-        "components": [_fit_meta(c) for c in components],
-        "weights": list(getattr(fit, "weights", [1.0])),
-        "diagnostics": fit.diagnostics,
-        "extra": getattr(fit, "extra_meta", {}),
+        "components": comps,
+        "weights": [float(w) for w in fit.weights],
+        "diagnostics": fit.diagnostics.to_dict(),
     }
-    post = xr.Dataset(posterior, attrs={"curvecast": json.dumps(meta)})
-    groups: dict[str, Any] = {"posterior": post}
-    if getattr(components[0], "_idata", None) is not None and len(components) == 1:
-        src = components[0]._idata
-        if hasattr(src, "sample_stats"):
-            groups["sample_stats"] = src.sample_stats
-        groups["fit_posterior"] = src.posterior
+    extras = groups.pop("curvecast") if single else xr.Dataset()
+    groups["curvecast"] = extras.assign_attrs(curvecast=json.dumps(meta))
     groups["observed_data"] = xr.Dataset({"y": ("obs", fit.data.y)}, coords={"n": ("obs", fit.data.n)})
-    idata = az.InferenceData(**groups)
-    atomic_write(path, lambda tmp: idata.to_netcdf(tmp, engine="h5netcdf"))
+
+    def write(tmp: str) -> None:
+        mode = "w"
+        for name, ds in groups.items():
+            ds.to_netcdf(tmp, group=name, mode=mode, engine="h5netcdf")
+            mode = "a"
+
+    atomic_write(path, write)
 
 
-def load_fit(path: str | Path) -> Any:
-    """Read a fit saved by :func:`save_fit`; needs neither PyMC nor compilation."""
+def _open(path: Path, group: str) -> Any:
     import xarray as xr
 
-    from curvecast.families import get_family
-    from curvecast.fitting import CurveFit
-    from curvecast.priors import Prior
+    with xr.open_dataset(path, group=group, engine="h5netcdf") as ds:
+        return ds.load()
 
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    for group in ("curvecast", "posterior"):  # format 2, then format 1
+        try:
+            meta = json.loads(_open(path, group).attrs["curvecast"])
+        except (OSError, KeyError, ValueError, TypeError):
+            continue
+        if isinstance(meta, dict):
+            return meta
+    raise CurvecastError(
+        f"{str(path)!r} is not a curvecast fit (corrupt or foreign netCDF); refit with `curvecast fit DATA -o FIT.nc`"
+    )
+
+
+def _lazy_idata(path: Path, groups: dict[str, str], chains: int, params: dict[str, np.ndarray]) -> Callable[[], Any]:
+    """A loader of the component's InferenceData, run only when ``idata_`` is asked for."""
+
+    def load_idata() -> Any:
+        import arviz as az
+        import xarray as xr
+
+        out = {}
+        for name, group in groups.items():
+            try:
+                out[name] = _open(path, group)
+            except OSError:
+                continue
+        if "posterior" not in out:  # format 1 kept no chains for this component: rebuild from the draws
+            out["posterior"] = xr.Dataset(
+                {k: (("chain", "draw"), v.reshape(chains, -1)) for k, v in params.items() if k != "disc_z"}
+            )
+        return az.InferenceData(**out)
+
+    return load_idata
+
+
+def _component_v2(path: Path, data: CurveData, cm: dict[str, Any]) -> CurveFit:
+    fam = get_family(cm["family"])
+    prefix = cm["group"]
+    post = _open(path, prefix + "posterior")
+    names = [*fam.params, "sigma", *(["gamma"] if "gamma" in post else [])]
+    params = {k: np.asarray(post[k].values).reshape(-1) for k in names}
+    extras = _open(path, prefix + "curvecast")
+    if "disc_z" in extras:
+        params["disc_z"] = np.asarray(extras["disc_z"].values).reshape(-1)
+    groups = {g: prefix + g for g in ("posterior", "sample_stats")} | {"observed_data": "observed_data"}
+    return _component(fam, data, cm, params, _lazy_idata(path, groups, post.sizes["chain"], params))
+
+
+def _component_v1(path: Path, data: CurveData, cm: dict[str, Any], i: int, single: bool) -> CurveFit:
+    arrays = _open(path, "posterior")
+    fam = get_family(cm["family"])
+    params = {
+        str(k).split("__", 1)[1]: np.asarray(arrays[k].values).reshape(-1)
+        for k in arrays.data_vars
+        if str(k).startswith(f"c{i}__")
+    }
+    params = {fam.renamed.get(k, k): v for k, v in params.items()}
+    groups = {"posterior": "fit_posterior", "sample_stats": "sample_stats"} if single else {}
+    chains = int(cm["settings"].get("chains", 1)) or 1
+    return _component(fam, data, cm, params, _lazy_idata(path, groups, chains, params))
+
+
+def _component(fam: Any, data: CurveData, cm: dict[str, Any], params: dict[str, np.ndarray], idata: Any) -> CurveFit:
+    priors = {fam.renamed.get(k, k): Prior.from_dict(v) for k, v in cm["priors"].items()}
+    missing = [k for k in (*fam.params, "sigma") if k not in params]
+    if missing:
+        raise CurvecastError(f"the {fam.name} fit lacks draws of {', '.join(missing)}")
+    _check_draws(params, f"the {fam.name} fit")
+    diag = Diagnostics.from_dict(cm["diagnostics"])
+    return CurveFit(fam, data, priors, params, diag, cm["settings"], load_idata=idata)
+
+
+def load(path: str | Path) -> CurveFit | AveragedFit:
+    """Read a fit saved by :func:`save` (format 2) or by curvecast 0.1.0 (format 1); imports no PyMC."""
     path = Path(path)
     if not path.is_file():
         raise CurvecastError(f"fit file {str(path)!r} not found")
+    meta = _read_meta(path)
+    if meta.get("format") not in READS:
+        raise CurvecastError(f"{str(path)!r} uses fit format {meta.get('format')}; this curvecast reads {READS}")
     try:
-        with xr.open_dataset(path, group="posterior", engine="h5netcdf") as ds:
-            ds.load()
-            meta = json.loads(ds.attrs["curvecast"])
-            arrays = {str(k): np.asarray(ds[k].values).reshape(-1) for k in ds.data_vars}
-    except (OSError, KeyError, ValueError, TypeError) as e:
+        d = meta["data"]
+        data = CurveData(
+            d["n"],
+            d["y"],
+            increasing=d["increasing"],
+            metric_min=d["metric_min"],
+            metric_max=d["metric_max"],
+            name=d["name"],
+        )
+        cms = meta["components"]
+        if meta["format"] == 1:
+            comps = [_component_v1(path, data, cm, i, len(cms) == 1) for i, cm in enumerate(cms)]
+        else:
+            comps = [_component_v2(path, data, cm) for cm in cms]
+        weights = np.asarray(meta["weights"], float)
+        if weights.shape != (len(comps),) or not np.all(np.isfinite(weights)) or not np.isclose(weights.sum(), 1.0):
+            raise CurvecastError(f"weights {meta['weights']} do not match its {len(comps)} components")
+    except CurvecastError as e:
+        raise CurvecastError(f"{str(path)!r} is not a valid curvecast fit: {e}") from None
+    except (OSError, KeyError, ValueError, TypeError, IndexError) as e:
         raise CurvecastError(
-            f"{str(path)!r} is not a curvecast fit (corrupt or foreign netCDF: {type(e).__name__}); "
+            f"{str(path)!r} is not a valid curvecast fit ({type(e).__name__}: {str(e)[:80]}); "
             "refit with `curvecast fit DATA -o FIT.nc`"
         ) from None
-    if meta.get("format") != FORMAT:
-        raise CurvecastError(f"{str(path)!r} uses fit format {meta.get('format')}; this curvecast reads {FORMAT}")
-    d = meta["data"]
-    data = CurveData(
-        d["n"],
-        d["y"],
-        increasing=d["increasing"],
-        metric_min=d["metric_min"],
-        metric_max=d["metric_max"],
-        name=d["name"],
-    )
-    comps = []
-    for i, cm in enumerate(meta["components"]):
-        fam = get_family(cm["family"])
-        params = {k.split("__", 1)[1]: v for k, v in arrays.items() if k.startswith(f"c{i}__")}
-        priors = {k: Prior.from_dict(v) for k, v in cm["priors"].items()}
-        comps.append(
-            CurveFit(
-                fam,
-                data,
-                priors,
-                params,
-                cm["diagnostics"],
-                cm["settings"],
-                source=str(path) if len(meta["components"]) == 1 else None,
-            )
-        )
-    if len(comps) == 1:
-        return comps[0]
-    from curvecast.averaging import AveragedFit
-
-    return AveragedFit(comps, np.asarray(meta["weights"]), extra_meta=meta.get("extra", {}))
+    return comps[0] if len(comps) == 1 else AveragedFit(comps, weights)

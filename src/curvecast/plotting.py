@@ -8,9 +8,11 @@ from typing import Any
 import numpy as np
 
 from curvecast.errors import CurvecastError
+from curvecast.outputs import atomic_write
+from curvecast.results import Forecast
 
 
-def n_grid(forecast: Any, max_n: float | None = None, num: int = 120) -> np.ndarray:
+def n_grid(forecast: Forecast, max_n: float | None = None, num: int = 120) -> np.ndarray:
     d = forecast.data
     hi = max_n if max_n is not None else d.n_ref * 20
     if hi <= d.n.min():
@@ -18,7 +20,9 @@ def n_grid(forecast: Any, max_n: float | None = None, num: int = 120) -> np.ndar
     return np.geomspace(d.n.min() / 1.5, hi, num)
 
 
-def plot_fan(forecast: Any, ax: Any, target: float | None = None, max_n: float | None = None, prob: float = 0.8) -> Any:
+def plot_fan(
+    forecast: Forecast, ax: Any, target: float | None = None, max_n: float | None = None, prob: float = 0.8
+) -> Any:
     """Observed points, median curve, 50 % and 90 % bands on a log-x axis; target and n needed."""
     n = n_grid(forecast, max_n)
     q = np.quantile(forecast.latent(n), [0.05, 0.25, 0.5, 0.75, 0.95], axis=0)
@@ -44,7 +48,7 @@ def plot_fan(forecast: Any, ax: Any, target: float | None = None, max_n: float |
     return ax
 
 
-def plot_reach(forecast: Any, ax: Any, target: float, max_n: float | None = None) -> Any:
+def plot_reach(forecast: Forecast, ax: Any, target: float, max_n: float | None = None) -> Any:
     """P(reach target) against n."""
     n = n_grid(forecast, max_n)
     ax.plot(n, forecast.prob(target, n), color="tab:red", lw=2, label="curve (latent)")
@@ -59,15 +63,13 @@ def plot_reach(forecast: Any, ax: Any, target: float, max_n: float | None = None
 
 
 def plot_forecast(
-    forecast: Any, path: str | Path, target: float | None = None, max_n: float | None = None, prob: float = 0.8
+    forecast: Forecast, path: str | Path, target: float | None = None, max_n: float | None = None, prob: float = 0.8
 ) -> Path:
     """Write the fan chart (and the P(reach) panel when a target is given) to PNG or SVG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from curvecast.persist import atomic_write
 
     path = Path(path)
     fmt = "svg" if path.suffix.lower() == ".svg" else "png"
@@ -76,7 +78,7 @@ def plot_forecast(
     panels = 2 if target is not None else 1
     fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 4.5), squeeze=False)
     plot_fan(forecast, axes[0, 0], target, max_n, prob)
-    axes[0, 0].set_title(f"{forecast.data.name}: {getattr(forecast, 'label', '')}", fontsize=9)
+    axes[0, 0].set_title(f"{forecast.data.name}: {forecast.label}", fontsize=9)
     if target is not None:
         plot_reach(forecast, axes[0, 1], target, max_n)
     fig.tight_layout()

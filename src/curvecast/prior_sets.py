@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from curvecast.errors import CurvecastError
 from curvecast.families import REGISTRY, RESERVED_PARAMS, Family
-from curvecast.priors import Prior, PriorSet, check_support
+from curvecast.priors import SYMBOLS, Prior, PriorSet, check_support, to_toml
 
 #: the observation-noise parameters, shared by every family
 #: ``sigma`` is the noise SD at n_ref; with replicate runs the noise may also shrink
@@ -45,3 +45,22 @@ def merged_priors(family: type[Family], overrides: PriorSet | None) -> dict[str,
     if problems:
         raise CurvecastError("invalid priors:\n  - " + "\n  - ".join(problems))
     return out
+
+
+DEFAULT_HEADER = """\
+curvecast default priors: every registered family's priors and the shared noise priors.
+Generated from the family registry (curvecast.families) and curvecast.prior_sets.NOISE_PRIORS
+by `curvecast priors default -o models/default.toml`; do not edit by hand (tests/test_models.py
+and tests/test_cli.py check that this file and the code agree). Why these values: the family
+docstrings in curvecast/families.py and the comments in curvecast/prior_sets.py. y_ref is
+centred on the last observed value and only kept inside the metric's bounds; room, the fraction
+of the remaining room to the bound that more data can still win, is Beta(1, 3) for most families.
+
+Values are numbers or data symbols resolved per curve:
+"""
+
+
+def default_toml() -> str:
+    """``models/default.toml``: the default prior set with a header naming its source and the data symbols."""
+    symbols = "\n".join(f"  {k:<16} {what}" for k, what in SYMBOLS.items())
+    return to_toml(default_prior_set(), DEFAULT_HEADER + symbols)

@@ -13,8 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from curvecast.errors import CurvecastError
-from curvecast.priors import Prior
+from curvecast.data import CurveData
+from curvecast.errors import CurvecastError, DiagnosticsWarning
+from curvecast.families import get_family
+from curvecast.inference import fit
+from curvecast.outputs import atomic_write
+from curvecast.prior_sets import merged_priors
+from curvecast.priors import Prior, PriorSet
+from curvecast.results import CurveFit, Forecast
 
 #: Widening factor for derived priors (on the log / logit / linear scale). A new
 #: project differs from an old one by more than the old posterior's width: the
@@ -37,24 +43,21 @@ def _fit_marginal(draws: np.ndarray, support: str, widen: float) -> Prior:
     return Prior("Normal", mu=round(float(d.mean()), 5), sigma=round(float(d.std() * widen), 5))
 
 
-def derive(fit: Any, widen: float = DEFAULT_WIDEN, keep_level: bool = False) -> dict[str, dict[str, Prior]]:
-    """A prior set ``{family: {param: Prior}}`` from a fitted posterior."""
+def derive(result: Forecast, widen: float = DEFAULT_WIDEN, keep_level: bool = False) -> PriorSet:
+    """A prior set ``{family: {param: Prior}}`` from a fitted posterior (every component of an average)."""
     if not np.isfinite(widen) or widen < 1:
         raise CurvecastError(f"--widen must be >= 1 (1 = the posterior as is), got {widen}")
-    comps = getattr(fit, "components", [fit])
-    if fit.diagnostics.get("problems"):
+    if result.diagnostics.problems:
         import warnings
 
-        from curvecast.errors import DiagnosticsWarning
-
         warnings.warn(
-            f"deriving priors from a fit whose diagnostics failed ({'; '.join(fit.diagnostics['problems'])}); "
+            f"deriving priors from a fit whose diagnostics failed ({'; '.join(result.diagnostics.problems)}); "
             "the derived prior inherits its sampling error",
             DiagnosticsWarning,
             stacklevel=2,
         )
-    out: dict[str, dict[str, Prior]] = {}
-    for c in comps:
+    out: PriorSet = {}
+    for c in result.components:
         fam = c.family
         priors = {}
         for pname, support in fam.params.items():
@@ -66,16 +69,16 @@ def derive(fit: Any, widen: float = DEFAULT_WIDEN, keep_level: bool = False) -> 
     return out
 
 
-def derive_header(fit: Any, widen: float, keep_level: bool) -> str:
+def derive_header(result: Forecast, widen: float, keep_level: bool) -> str:
     kept = "all parameters" if keep_level else "rate and shape only (level parameters y_ref, room keep the defaults)"
     return (
-        f"Derived by `curvecast priors derive` from a fit of curve {fit.data.name!r}\n"
-        f"({fit.data.n.size} points, n up to {fit.data.n_ref:,.0f}); posterior marginals widened x{widen:g}.\n"
+        f"Derived by `curvecast priors derive` from a fit of curve {result.data.name!r}\n"
+        f"({result.data.n.size} points, n up to {result.data.n_ref:,.0f}); posterior marginals widened x{widen:g}.\n"
         f"Transferred: {kept}."
     )
 
 
-def prior_draws(family: Any, data: Any, priors: dict[str, Prior], size: int, seed: int) -> dict[str, np.ndarray]:
+def prior_draws(data: CurveData, priors: dict[str, Prior], size: int, seed: int) -> dict[str, np.ndarray]:
     """Draws of every parameter from its (resolved) prior, via PyMC."""
     import pymc as pm
 
@@ -90,8 +93,8 @@ def prior_draws(family: Any, data: Any, priors: dict[str, Prior], size: int, see
 
 
 def compare(
-    data: Any,
-    prior_sets: dict[str, Any],
+    data: CurveData,
+    prior_sets: dict[str, PriorSet | None],
     *,
     family: str,
     target: float | None,
@@ -100,20 +103,17 @@ def compare(
     fit_kwargs: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], dict[str, tuple[Any, Any]]]:
     """For each prior set: prior and posterior bands at ``at``, P(target at n) and n needed."""
-    from curvecast.families import get_family
-    from curvecast.fitting import CurveFit, fit
-    from curvecast.prior_sets import merged_priors
-
     fam = get_family(family)
     fam.check_data(data)
     rows, fits = [], {}
     for label, pset in prior_sets.items():
         merged = merged_priors(fam, pset)
         post = fit(data=data, family=family, priors=pset, **fit_kwargs)
-        draws = prior_draws(fam, data, merged, size=post.n_draws, seed=int(fit_kwargs.get("seed", 0)))
+        assert isinstance(post, CurveFit)  # one family, not "auto"
+        draws = prior_draws(data, merged, size=post.n_draws, seed=int(fit_kwargs.get("seed", 0)))
         if "disc_z" in post.params_:
             draws["disc_z"] = post.params_["disc_z"]
-        prior_fit = CurveFit(fam, data, merged, draws, {"divergences": 0}, post.settings)
+        prior_fit = CurveFit(fam, data, merged, draws, post.diagnostics, post.settings)
         pb, qb = prior_fit.predict([at]).iloc[0], post.predict([at]).iloc[0]
         row = {
             "priors": label,
@@ -124,7 +124,7 @@ def compare(
             "post_median": qb["median"],
             "post_lower": qb["lower"],
             "post_upper": qb["upper"],
-            "divergences": post.diagnostics["divergences"],
+            "divergences": post.diagnostics.divergences,
         }
         if target is not None:
             row["p_target_prior"] = float(prior_fit.prob(target, [at])[0])
@@ -142,7 +142,6 @@ def plot_compare(fits: dict[str, tuple[Any, Any]], path: Any, target: float | No
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from curvecast.persist import atomic_write
     from curvecast.plotting import n_grid
 
     k = len(fits)

@@ -1,0 +1,120 @@
+"""Model checks: say so when the data contradict the fitted model.
+
+Sampler diagnostics only tell whether NUTS explored the posterior; they are
+clean when a family that cannot turn down is fitted to a curve that collapses.
+These checks look at the data against the fit:
+
+* **direction**: the metric moves the wrong way as n grows (a loss declared
+  increasing, an accuracy declared decreasing);
+* **outlier**: an observed point lies outside the central 99.8 % of the
+  leave-one-out predictive distribution of a fit to the other points (PSIS,
+  no refit) and further from that fit than a quarter of the other points'
+  range: a failed run at 0.0 in a rising curve;
+* **collapse**: such points sit at the largest sizes, below the fit: the curve
+  rose and then fell, which no monotone family describes.
+
+Each finding is a short dict (``kind``, ``message``, ``points``) that travels
+with the fit's diagnostics into every answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from curvecast.results import CurveFit
+
+#: a point is flagged when its leave-one-out PIT lies outside [TAIL, 1 - TAIL]
+TAIL = 0.001
+#: ... and its distance from the leave-one-out prediction exceeds this share of the other points' range
+MIN_JUMP = 0.25
+#: rank correlation of the metric with n beyond which the declared direction is contradicted
+DIRECTION_RHO = -0.8
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    if np.std(ra) == 0 or np.std(rb) == 0:
+        return 0.0
+    return float(np.corrcoef(ra, rb)[0, 1])
+
+
+def direction_check(fit: CurveFit) -> list[dict[str, Any]]:
+    d = fit.data
+    sizes = np.unique(d.n)
+    if sizes.size < 4:
+        return []
+    means = np.array([d.y[d.n == v].mean() for v in sizes])
+    rho = d.sign * _spearman(sizes, means)
+    if rho > DIRECTION_RHO:
+        return []
+    declared = "increasing (higher is better)" if d.increasing else "decreasing (lower is better)"
+    flag = "--decreasing" if d.increasing else "no --decreasing"
+    return [
+        {
+            "kind": "direction",
+            "message": (
+                f"the metric moves the wrong way as n grows (rank correlation {d.sign * rho:+.2f} with n) but is "
+                f"declared {declared}; check the direction ({flag})"
+            ),
+            "points": [],
+        }
+    ]
+
+
+def loo_pit(fit: CurveFit) -> tuple[np.ndarray, np.ndarray]:
+    """For each observed point, under a fit to the other points (PSIS): P(new measurement <= y_i)
+    and the predicted curve value."""
+    import arviz as az
+    from scipy.special import ndtr
+
+    n, y = fit.data.n, fit.data.y
+    mu = fit._curve(n[None, :], fit._theta(True))
+    sig = fit.sigma_at(n)
+    loglik = fit.log_likelihood()
+    lw, _k = az.psislw(-loglik.T)  # (points, draws), normalised log weights
+    w = np.exp(np.asarray(lw))
+    cdf = ndtr((y[None, :] - mu) / sig).T  # (points, draws)
+    return np.asarray(np.sum(w * cdf, axis=1)), np.asarray(np.sum(w * mu.T, axis=1))
+
+
+def point_checks(fit: CurveFit) -> list[dict[str, Any]]:
+    d = fit.data
+    with np.errstate(all="ignore"):
+        pit, pred = loo_pit(fit)
+    others = np.array([np.ptp(np.delete(d.y, i)) for i in range(d.y.size)])
+    jump = np.abs(d.y - pred) > MIN_JUMP * np.maximum(others, 1e-12)
+    bad = np.flatnonzero(((pit < TAIL) | (pit > 1 - TAIL)) & jump)
+    if bad.size == 0:
+        return []
+    below = d.sign * (pit[bad] - 0.5) < 0  # worse than the fit says
+    top = np.sort(np.unique(d.n))[-2:]
+    points = [[float(d.n[i]), float(d.y[i])] for i in bad]
+    shown = ", ".join(f"n={p[0]:,.0f} y={p[1]:.4g}" for p in points)
+    if np.all(below) and np.all(np.isin(d.n[bad], top)):
+        return [
+            {
+                "kind": "collapse",
+                "message": (
+                    f"the curve drops at its largest sizes ({shown}) where the fitted {fit.family.name} cannot turn "
+                    "down; the forecast does not describe this curve: check those runs, or fit only the rising part"
+                ),
+                "points": points,
+            }
+        ]
+    return [
+        {
+            "kind": "outlier",
+            "message": (
+                f"{len(points)} point(s) lie outside the 99.8 % predictive interval of a fit to the other points "
+                f"({shown}); a failed or mislabelled run? check or drop it"
+            ),
+            "points": points,
+        }
+    ]
+
+
+def model_checks(fit: CurveFit) -> list[dict[str, Any]]:
+    """Every way in which the data contradict the fit (empty when none)."""
+    return direction_check(fit) + point_checks(fit)

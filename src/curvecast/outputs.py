@@ -1,0 +1,55 @@
+"""Writing output files: atomically, so that no reader ever sees a half-written file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from curvecast.errors import CurvecastError
+
+
+def atomic_write(path: str | Path, write: Callable[[str], Any]) -> None:
+    """Call ``write(tmp_path)`` on a fresh temp file beside ``path``, then rename it onto ``path``.
+
+    The temp file is created by ``mkstemp`` in the target directory (an unpredictable
+    name, never a symlink); on any error or interrupt it is removed and ``path`` is
+    left as it was.
+    """
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise CurvecastError(f"output directory {str(parent)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_output(path: str | Path, *, inputs: tuple[str | Path, ...] = (), suffixes: tuple[str, ...] = ()) -> Path:
+    """Refuse an output before any work starts: wrong suffix, a directory, a missing or
+    read-only directory, or a path that resolves to one of ``inputs`` (never overwrite an input)."""
+    path = Path(path)
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise CurvecastError(f"output {str(path)!r} must end in {' or '.join(suffixes)}")
+    if path.is_dir():
+        raise CurvecastError(f"output {str(path)!r} is a directory; name a file inside it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise CurvecastError(f"output directory {str(parent)!r} does not exist; create it first")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CurvecastError(f"output directory {str(parent)!r} is not writable; pick another -o")
+    target = path.resolve()
+    for src in inputs:
+        if Path(src).resolve() == target:
+            raise CurvecastError(f"output {str(path)!r} is also an input; write to another file")
+    return path

@@ -1,0 +1,133 @@
+"""Saved fits: today's format is standard ArviZ, fits saved by earlier versions keep loading
+with the answers they were saved with, and damaged files are refused with a clear error."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import curvecast as cc
+from curvecast.errors import CurvecastError
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+LEGACY = json.loads((DATA_DIR / "legacy_answers.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(LEGACY))
+def test_fits_saved_by_earlier_versions_answer_as_when_saved(name):
+    f = cc.load(DATA_DIR / name)
+    want = LEGACY[name]
+    assert [float(v) for v in f.prob(0.45, [20_000, 100_000])] == want["prob"]
+    assert f.need(0.45, prob=0.8) == want["need"]
+    pred = f.predict([20_000, 100_000], interval=0.9)
+    for col, values in want["predict"].items():
+        np.testing.assert_allclose(pred[col], values, rtol=1e-12, atol=0)
+
+
+def test_legacy_single_fit_keeps_its_chains():
+    f = cc.load(DATA_DIR / "v0.1.0_single.nc")
+    post = f.idata_.posterior
+    assert post.sizes["chain"] == 4 and "alpha" in post and "sample_stats" in f.idata_.groups()
+
+
+def test_legacy_averaged_fit_is_a_mixture_of_its_families():
+    f = cc.load(DATA_DIR / "v0.1.0_averaged.nc")
+    assert [c.family.name for c in f.components] == ["pow3", "pow4", "mmf"]
+    assert f.weights.sum() == pytest.approx(1.0)
+    assert f.idata_["pow4"].posterior.sizes["chain"] == 4  # rebuilt from the draws and the saved settings
+
+
+def _copy(tmp_path: Path, name: str = "v0.1.0_single.nc") -> Path:
+    dst = tmp_path / name
+    shutil.copyfile(DATA_DIR / name, dst)
+    return dst
+
+
+def _edit_meta(path: Path, group: str, edit) -> None:
+    import h5py
+
+    with h5py.File(path, "r+") as h5:
+        meta = json.loads(h5[group].attrs["curvecast"])
+        edit(meta)
+        h5[group].attrs["curvecast"] = json.dumps(meta)
+
+
+def test_a_hand_edited_family_is_refused_with_a_clear_error(tmp_path):
+    path = _copy(tmp_path)
+    _edit_meta(path, "posterior", lambda m: m["components"][0].update(family="exp3"))
+    with pytest.raises(CurvecastError, match=r"not a valid curvecast fit.*beta"):
+        cc.load(path)
+
+
+def test_a_missing_key_is_refused_with_a_clear_error(tmp_path):
+    path = _copy(tmp_path)
+    _edit_meta(path, "posterior", lambda m: m.pop("data"))
+    with pytest.raises(CurvecastError, match="not a valid curvecast fit"):
+        cc.load(path)
+
+
+def test_nan_draws_are_refused(tmp_path):
+    import h5py
+
+    path = _copy(tmp_path)
+    with h5py.File(path, "r+") as h5:
+        arr = h5["posterior/c0__alpha"]
+        values = arr[...]
+        values[..., 5] = np.nan
+        arr[...] = values
+    with pytest.raises(CurvecastError, match="NaN"):
+        cc.load(path)
+
+
+def test_foreign_and_missing_files_are_refused(tmp_path):
+    bad = tmp_path / "bad.nc"
+    bad.write_bytes(b"not a netcdf file at all")
+    with pytest.raises(CurvecastError, match="not a curvecast fit"):
+        cc.load(bad)
+    with pytest.raises(CurvecastError, match="not found"):
+        cc.load(tmp_path / "missing.nc")
+
+
+@pytest.mark.sampling
+def test_saved_fit_is_standard_arviz(coco_fit, coco_nc):
+    import arviz as az
+
+    loaded = cc.load(coco_nc)
+    idata = loaded.idata_
+    post = idata.posterior
+    assert post.sizes["chain"] == coco_fit.idata_.posterior.sizes["chain"] == 4
+    assert {"y_ref", "room", "alpha", "sigma"} <= set(post.data_vars)
+    assert not any("__" in str(v) for v in post.data_vars)
+    assert "diverging" in idata.sample_stats and "y" in idata.observed_data
+    summary = az.summary(idata, var_names=["alpha"], round_to="none")
+    assert summary.loc["alpha", "mean"] == pytest.approx(float(coco_fit.idata_.posterior["alpha"].mean()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = az.from_netcdf(coco_nc)  # ArviZ alone reads it too
+    assert raw.posterior.sizes["chain"] == 4
+
+
+@pytest.mark.sampling
+def test_plot_trace_of_a_loaded_fit_shows_every_chain(coco_nc):
+    import arviz as az
+    import matplotlib
+
+    matplotlib.use("Agg")
+    axes = az.plot_trace(cc.load(coco_nc).idata_, var_names=["alpha"])
+    lines = axes[0, 1].get_lines()  # one trace line per chain
+    assert len(lines) == 4
+
+
+@pytest.mark.sampling
+def test_round_trip_answers_are_identical(coco_fit, coco_nc):
+    loaded = cc.load(coco_nc)
+    assert loaded.family.name == "pow3" and loaded.settings == coco_fit.settings
+    assert loaded.diagnostics == coco_fit.diagnostics and loaded.priors == coco_fit.priors
+    np.testing.assert_array_equal(loaded.params_["disc_z"], coco_fit.params_["disc_z"])
+    assert list(loaded.prob(0.45, [1e5, 1e6])) == list(coco_fit.prob(0.45, [1e5, 1e6]))
+    assert loaded.need(0.45) == coco_fit.need(0.45)
