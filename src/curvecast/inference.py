@@ -28,7 +28,7 @@ from curvecast.engines import get_engine
 from curvecast.errors import CurvecastError, DiagnosticsWarning
 from curvecast.families import Family, get_family
 from curvecast.model import ModelSpec, pooled_params
-from curvecast.prior_sets import known_parameters, merged_priors
+from curvecast.prior_sets import known_parameters, merged_priors, resolved_problems
 from curvecast.priors import Prior, PriorSet, load_prior_file, parse_prior_table
 from curvecast.results import AveragedFit, CurveFit, PooledFit
 
@@ -92,11 +92,25 @@ def _sample(
     cores = int(cores) if cores else min(int(kw["chains"]), os.cpu_count() or 1)
     accept = float(kw.pop("target_accept"))
 
+    problems = [q for c in spec.curves for q in resolved_problems(spec.priors, c.symbols(), spec.family.name)]
+    if problems:
+        raise CurvecastError("invalid priors:\n  - " + "\n  - ".join(dict.fromkeys(problems)))
+
     def run(target_accept: float) -> Any:
-        idata = eng.sample(spec, cores=cores, target_accept=target_accept, **kw)
+        try:
+            idata = eng.sample(spec, cores=cores, target_accept=target_accept, **kw)
+        except RuntimeError as e:
+            if "initiali" not in str(e).lower():
+                raise
+            raise CurvecastError(
+                f"the sampler found no valid starting point for {spec.family.name} ({str(e)[:80]}); "
+                "check the priors (--priors) and the metric's bounds"
+            ) from None
         post = idata.posterior
         if post.sizes["draw"] < kw["draws"] or post.sizes["chain"] < kw["chains"]:
             raise KeyboardInterrupt  # the sampler stopped early (Ctrl-C): never return a partial posterior
+        if any(not np.all(np.isfinite(post[v].values)) for v in spec.free_vars):
+            raise CurvecastError(f"the sampler returned NaN or inf draws for {spec.family.name}; refit")
         return idata
 
     idata = run(accept)

@@ -47,6 +47,28 @@ def merged_priors(family: type[Family], overrides: PriorSet | None) -> dict[str,
     return out
 
 
+#: resolved prior parameters beyond these magnitudes overflow the sampler's arithmetic
+MAX_LOG_LOCATION = 50.0
+MAX_MAGNITUDE = 1e10
+
+
+def resolved_problems(priors: dict[str, Prior], symbols: dict[str, float], where: str) -> list[str]:
+    """Problems of the priors once their data symbols take this curve's values: non-finite or absurd
+    numbers, bounds in the wrong order (found before sampling, not as a failed initialisation)."""
+    out = []
+    for pname, prior in priors.items():
+        values = prior.resolve(symbols)
+        label = f"[{where}].{pname} = {prior.describe()}"
+        big = [k for k, v in values.items() if not (abs(v) <= MAX_MAGNITUDE)]
+        if big:
+            out.append(f"{label}: {', '.join(big)} is not a finite number below {MAX_MAGNITUDE:g} for this curve")
+        elif prior.dist == "LogNormal" and abs(values["mu"]) > MAX_LOG_LOCATION:
+            out.append(f"{label}: mu is a log-scale location; |mu| > {MAX_LOG_LOCATION:g} overflows")
+        elif "lower" in values and not values["lower"] < values["upper"]:
+            out.append(f"{label}: lower ({values['lower']:g}) must be below upper ({values['upper']:g}) for this curve")
+    return out
+
+
 DEFAULT_HEADER = """\
 curvecast default priors: every registered family's priors and the shared noise priors.
 Generated from the family registry (curvecast.families) and curvecast.prior_sets.NOISE_PRIORS

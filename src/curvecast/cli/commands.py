@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -36,13 +37,29 @@ Jobs = Annotated[int | None, typer.Option("--jobs", help="Processes (default: al
 Limit = Annotated[int | None, typer.Option("--limit", help="Only the first N curves.")]
 
 
-def forecast(source: Path, o: FitOptions, quiet: bool) -> Forecast:
-    """A saved fit (.nc), or a fit of the curve ``o`` selects from a data file."""
+def precheck(target: float | None = None, **own: Any) -> Callable[[Any], None]:
+    """Check a query's own options before any sampling; returns the check of ``target`` against the data."""
+    from curvecast.results import as_sizes, check_prob
+
+    if "at" in own:
+        as_sizes(own["at"])
+    for k in ("interval", "prob_"):
+        if k in own:
+            check_prob(own[k], "--" + k.rstrip("_"))
+    for k in ("step", "from_n"):
+        if own.get(k) is not None and not (math.isfinite(own[k]) and own[k] > 0):
+            raise CurvecastError(f"--{k.replace('_n', '')} must be a number > 0, got {own[k]}")
+    return lambda data: None if target is None else data.check_target(target)
+
+
+def forecast(source: Path, o: FitOptions, quiet: bool, check: Callable[[Any], None] = lambda d: None) -> Forecast:
+    """A saved fit (.nc), or a fit of the curve ``o`` selects from a data file (``check``-ed before sampling)."""
     if source.suffix.lower() in (".nc", ".netcdf", ".h5"):
         if o != FitOptions():
             render.error(f"the fitting options are ignored: {source} is a saved fit", render.WARNING)
         return cc.load(source)
     data = o.curve_data(source)
+    check(data)
     with render.progress(not quiet, f"Sampling {o.family} for {data.name} ({o.chains} chains x {o.draws} draws)..."):
         return cc.fit(data=data, **o.fit_kwargs())
 
@@ -53,7 +70,7 @@ def query(human: Callable[..., None]) -> Callable[[Callable[..., dict[str, Any]]
     def decorate(ask: Callable[..., dict[str, Any]]) -> Callable[..., None]:
         @functools.wraps(ask)
         def command(o: FitOptions, source: Path, as_json: bool, strict: bool, **own: Any) -> None:
-            f = forecast(source, o, as_json)
+            f = forecast(source, o, as_json, precheck(**own))
             render.answer(f, ask(f, **own), human, as_json, strict)
 
         kw, p = inspect.Parameter.KEYWORD_ONLY, inspect.Parameter
@@ -83,17 +100,36 @@ def fit(
         return render.answer(f, {"output": str(output), "summary": f.summary()}, render.fit, as_json, strict)
     if o.curve is not None:
         raise CurvecastError("--curve picks one curve, but --pool fits every curve in the file; drop --curve")
-    curves = o.curves(data)
+    curves, bad = o.curves(data)
+    if bad:
+        raise CurvecastError(
+            f"cannot pool: {bad[0]['error']}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
+        )
+    paths = pooled_paths(output, [c.name for c in curves], data)
     with render.progress(not as_json, f"Sampling a pooled {o.family} model of {len(curves)} curves..."):
         pf = cc.fit_pooled(curves, **o.fit_kwargs())
     r: dict[str, Any] = {"family": pf.family.name, "hyper": pf.hyper_summary(), "curves": {}}
     for name, f in pf.fits.items():
-        path = output.with_name(f"{output.stem}.{''.join(c if c.isalnum() or c in '-_.' else '_' for c in name)}.nc")
-        cc.save(f, path)
-        r["curves"][name] = {"output": str(path), "summary": f.summary()}
+        cc.save(f, paths[name])
+        r["curves"][name] = {"output": str(paths[name]), "summary": f.summary()}
     r["diagnostics"] = pf.diagnostics.to_dict()
     render.emit_json(r) if as_json else render.pooled(pf, r)
     render.check_diagnostics(pf.diagnostics, strict, as_json)
+
+
+def pooled_paths(output: Path, names: list[str], data: Path) -> dict[str, Path]:
+    """OUTPUT-STEM.CURVE.nc per curve (unsafe characters as _), refused when two names map to one file."""
+    paths = {
+        k: output.with_name(f"{output.stem}.{''.join(c if c.isalnum() or c in '-_.' else '_' for c in k)}.nc")
+        for k in names
+    }
+    seen: dict[Path, str] = {}
+    for k, p in paths.items():
+        if p in seen:
+            raise CurvecastError(f"curves {seen[p]!r} and {k!r} would both be written to {str(p)!r}; rename one")
+        seen[p] = k
+        check_output(p, inputs=(data,))
+    return paths
 
 
 @query(render.prob)
@@ -182,17 +218,24 @@ def backtest(
 
     if out is not None:
         check_output(out, inputs=(curves,))
-    data, kw = o.curves(curves, limit), o.fit_kwargs(seed=False)
+    (data, bad), kw = o.curves(curves, limit), o.fit_kwargs(seed=False)
     with render.progress(not as_json, "backtest", bar=True) as update:
         res = run_backtest(data, cutoff, fit_kwargs=kw, seed=o.seed, jobs=jobs, progress=update, pool_by=pool_by)
-    if out is not None:
+    res["failed"] += bad
+    res["n_failed"] += len(bad)
+    if out is not None and (res["curves"] or not res["interrupted"]):
         import pandas as pd
 
-        atomic_write(out, lambda tmp: pd.DataFrame(res["curves"]).to_csv(tmp, index=False))
-    if not as_json and not res["summary"]:
+        rows = pd.DataFrame(res["curves"]).assign(run_status="interrupted" if res["interrupted"] else "complete")
+        atomic_write(out, lambda tmp: rows.to_csv(tmp, index=False))
+    if not as_json and not res["summary"] and not res["interrupted"]:
         raise CurvecastError(f"no curve had 3 distinct n below the cutoff {cutoff}; raise --cutoff")
     title = f"Backtest of {curves.name} at cutoff {cutoff:g} ({o.family})"
-    render.emit_json(res) if as_json else render.backtest(res, title)
+    if as_json:
+        render.emit_json(res)
+    elif res["summary"]:
+        render.backtest(res, title)
+    render.interrupted(res["interrupted"], len(res["curves"]), out)
 
 
 @with_fit_options(omit=("curve",))
@@ -208,19 +251,28 @@ def batch(
     as_json: Json = False,
 ) -> None:
     """Fit every curve in a file and write one row of answers per curve."""
+    import pandas as pd
+
     from curvecast.batch import run_batch
     from curvecast.results import check_prob
 
     check_prob(prob_)
     check_output(output, inputs=(curves,))
-    data, kw = o.curves(curves, limit), o.fit_kwargs()
+    precheck(at=at)
+    (data, bad), kw = o.curves(curves, limit), o.fit_kwargs()
     with render.progress(not as_json, "batch", bar=True) as update:
         df, stats = run_batch(data, at=at, targets=targets or [], prob=prob_, fit_kwargs=kw, jobs=jobs, progress=update)
-    atomic_write(output, lambda tmp: df.to_csv(tmp, index=False))
+    df = pd.concat([df, pd.DataFrame(bad)], ignore_index=True) if bad else df
+    stats |= {"curves": len(df), "failed": stats["failed"] + len(bad), "output": str(output)}
+    if len(df):
+        df = df.assign(run_status="interrupted" if stats["interrupted"] else "complete")
+        atomic_write(output, lambda tmp: df.to_csv(tmp, index=False))
     if as_json:
-        return render.emit_json(stats | {"output": str(output)})
-    speed = f"{stats['seconds']:.1f} s, {stats['curves_per_minute']:.1f} curves/min"
-    typer.echo(f"wrote {output}: {stats['curves']} curves ({stats['failed']} failed) in {speed}")
+        render.emit_json(stats)
+    else:
+        speed = f"{stats['seconds']:.1f} s, {stats['curves_per_minute']:.1f} curves/min"
+        typer.echo(f"wrote {output}: {stats['curves']} curves ({stats['failed']} failed) in {speed}")
+    render.interrupted(stats["interrupted"], len(df), output)
 
 
 def priors_derive(

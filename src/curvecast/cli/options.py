@@ -66,12 +66,19 @@ class FitOptions:
         name, (n, y) = select_curve(load_curves(path, x=self.x, y=self.y), self.curve)
         return self.data(name, n, y)
 
-    def curves(self, path: Path, limit: int | None = None) -> list[CurveData]:
-        """Every curve of a data file (the first ``limit``)."""
+    def curves(self, path: Path, limit: int | None = None) -> tuple[list[CurveData], list[dict[str, str]]]:
+        """Every curve of a data file (the first ``limit``), and a row ``{curve, error}`` for each one
+        that cannot be fitted (fewer than 3 sizes, values outside the bounds): one bad curve never
+        stops a run over many."""
         from curvecast.data import load_curves
 
-        items = list(load_curves(path, x=self.x, y=self.y).items())[: limit or None]
-        return [self.data(k, n, y) for k, (n, y) in items]
+        good, bad = [], []
+        for k, (n, y) in list(load_curves(path, x=self.x, y=self.y).items())[: limit or None]:
+            try:
+                good.append(self.data(k, n, y))
+            except CurvecastError as e:
+                bad.append({"curve": k, "error": str(e)})
+        return good, bad
 
 
 def with_fit_options(*, omit: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> Callable[[Any], Any]:

@@ -51,10 +51,18 @@ def guarded(cmd: Callable[..., Any]) -> Callable[..., Any]:
             error(str(e))
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except KeyboardInterrupt:
-            error("interrupted; no output file was written")
+            error("interrupted; no output file was written or changed")
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return command
+
+
+def interrupted(stopped: bool, kept: int, output: Path | None) -> None:
+    """After Ctrl-C in a run over many curves: say what was kept, and exit 130."""
+    if stopped:
+        where = f" in {output} (run_status = interrupted)" if output is not None and kept else ""
+        error(f"interrupted: {kept} finished curve(s) kept{where}", WARNING)
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def check_diagnostics(d: Diagnostics, strict: bool, as_json: bool) -> None:
@@ -67,17 +75,17 @@ def check_diagnostics(d: Diagnostics, strict: bool, as_json: bool) -> None:
 
 
 def _plain(v: Any) -> Any:
-    """JSON-ready: NumPy values as Python ones, NaN as null, infinities as "inf"/"-inf"."""
+    """JSON-ready: NumPy values as Python ones; a non-finite number is ``null`` (README: "null means infinite")."""
     v = v.tolist() if type(v).__module__ == "numpy" else v
     if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+        return None
     if isinstance(v, list | tuple):
         return [_plain(x) for x in v]
     return {str(k): _plain(x) for k, x in v.items()} if isinstance(v, dict) else v
 
 
 def emit_json(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(_plain(obj)) + "\n")
+    sys.stdout.write(json.dumps(_plain(obj), allow_nan=False) + "\n")
 
 
 def answer(f: Forecast, r: dict[str, Any], human: Callable[..., None], as_json: bool, strict: bool) -> None:
@@ -108,12 +116,14 @@ def progress(enabled: bool, text: str, bar: bool = False) -> Iterator[Callable[[
 # -- tables ---------------------------------------------------------------------
 def table(title: str, columns: list[str], rows: list[list[str]], caption: str | None = None) -> None:
     """Text columns left-aligned, numbers right-aligned; a short row ends in "-" cells."""
+    from rich.markup import escape
     from rich.table import Column, Table
 
     left = ("quantity", "family", "priors", "curve")
-    t = Table(*(Column(c, justify="left" if c in left else "right") for c in columns), title=title, caption=caption)
-    for row in rows:
-        t.add_row(*row, *["-"] * (len(columns) - len(row)))
+    cols = (Column(escape(c), justify="left" if c in left else "right") for c in columns)
+    t = Table(*cols, title=escape(title), caption=escape(caption) if caption else None)
+    for row in rows:  # user strings (curve names, paths) are never markup
+        t.add_row(*map(escape, row), *["-"] * (len(columns) - len(row)))
     _console().print(t)
 
 

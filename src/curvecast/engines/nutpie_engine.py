@@ -146,7 +146,7 @@ class NutpieEngine:
         with warnings.catch_warnings():
             for category in (UserWarning, FutureWarning, RuntimeWarning):
                 warnings.filterwarnings("ignore", category=category)
-            idata = nutpie.sample(
+            sampler = nutpie.sample(
                 model,
                 draws=draws,
                 tune=tune,
@@ -155,5 +155,11 @@ class NutpieEngine:
                 seed=seed,
                 progress_bar=False,
                 target_accept=target_accept,
+                blocking=False,
             )
+            try:
+                idata = sampler.wait()
+            except BaseException:  # Ctrl-C: nutpie would return a NaN-padded partial trace; stop, keep nothing
+                sampler.cancel()
+                raise
         return tidy(idata, spec)
