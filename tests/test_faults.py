@@ -200,3 +200,25 @@ def test_a_curve_with_too_few_points_gets_an_error_row_not_an_aborted_batch(tmp_
     assert r.exit_code == 0, r.output
     df = pd.read_csv(tmp_path / "a.csv").set_index("curve")
     assert "at least 3 distinct n" in df.loc["short", "error"] and np.isfinite(df.loc["good", "median@100"])
+
+
+@pytest.mark.parametrize(
+    ("line", "match"),
+    [
+        ('alpha = { dist = "LogNormal", mu = 1e308, sigma = 1.0 }', r"[pow3].alpha = LogNormal(mu=1e+308"),
+        (
+            'y_ref = { dist = "TruncatedNormal", mu = "y_last", sigma = 0.1, '
+            'lower = "metric_max", upper = "metric_min" }',
+            "[pow3].y_ref = TruncatedNormal",
+        ),
+        ('alpha = { dist = "Bogus" }', "[pow3].alpha: unknown distribution"),
+    ],
+    ids=["absurd-magnitude", "bounds-reversed-for-this-curve", "unknown-distribution"],
+)
+def test_priors_that_cannot_be_sampled_exit_2_fast_with_their_label(coco_csv, tmp_path, line, match):
+    priors = tmp_path / "p.toml"
+    priors.write_text(f"[pow3]\n{line}\n")
+    t0 = time.perf_counter()
+    r = run("prob", coco_csv, "--target", "0.5", "--at", "1e5", "--priors", priors)
+    assert r.exit_code == 2 and match in r.output, r.output
+    assert time.perf_counter() - t0 < 10  # refused before sampling, not after a failed initialisation
