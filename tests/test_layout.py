@@ -87,4 +87,4 @@ def test_results_module_needs_only_numpy():
         if isinstance(n, ast.Import | ast.ImportFrom)
         for a in (n.names if isinstance(n, ast.Import) else [n])
     }
-    assert third_party - {"__future__", "math", "typing", "numpy", "pandas", "curvecast"} == set()
+    assert third_party - {"__future__", "collections", "math", "typing", "numpy", "pandas", "curvecast"} == set()

@@ -53,3 +53,18 @@ def check_output(path: str | Path, *, inputs: tuple[str | Path, ...] = (), suffi
         if Path(src).resolve() == target:
             raise CurvecastError(f"output {str(path)!r} is also an input; write to another file")
     return path
+
+
+def pooled_paths(output: str | Path, names: list[str], *, inputs: tuple[str | Path, ...] = ()) -> dict[str, Path]:
+    """``OUTPUT-STEM.CURVE.nc`` for each curve of a pooled fit (characters other than letters, digits,
+    ``-_.`` become ``_``); refused when two curve names map to one file or a file is an input."""
+    output = Path(output)
+    paths: dict[str, Path] = {}
+    for name in names:
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        path = check_output(output.with_name(f"{output.stem}.{safe}.nc"), inputs=inputs)
+        clash = [k for k, p in paths.items() if p == path]
+        if clash:
+            raise CurvecastError(f"curves {clash[0]!r} and {name!r} would both be written to {str(path)!r}; rename one")
+        paths[name] = path
+    return paths

@@ -15,6 +15,7 @@ of fit it holds:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,21 @@ def check_prob(p: float, what: str = "prob") -> float:
     if not (0.0 < float(p) < 1.0):
         raise CurvecastError(f"{what} must lie strictly between 0 and 1, got {p}")
     return float(p)
+
+
+def check_query(target: float | None = None, **options: Any) -> Callable[[CurveData], None]:
+    """Check a query's options before any sampling (sizes ``at``, ``interval``, ``prob_``, ``step``,
+    ``from_n``); returns the check of ``target`` against a curve's bounds, to run once the data are read."""
+    if options.get("at") is not None:
+        as_sizes(options["at"])
+    for k in ("interval", "prob_"):
+        if k in options:
+            check_prob(options[k], "--" + k.rstrip("_"))
+    for k in ("step", "from_n"):
+        v = options.get(k)
+        if v is not None and not (math.isfinite(v) and v > 0):
+            raise CurvecastError(f"--{k.replace('_n', '')} must be a number > 0, got {v}")
+    return lambda data: None if target is None else data.check_target(target)
 
 
 def _summarise(v: np.ndarray) -> dict[str, float]:

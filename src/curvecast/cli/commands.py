@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -15,7 +14,8 @@ import curvecast as cc
 from curvecast.cli import render
 from curvecast.cli.options import PANEL, SAMPLER, FitOptions, Json, Strict, with_fit_options
 from curvecast.errors import CurvecastError
-from curvecast.outputs import atomic_write, check_output
+from curvecast.outputs import atomic_write, check_output, pooled_paths
+from curvecast.results import check_query
 
 if TYPE_CHECKING:
     from curvecast.results import Forecast
@@ -37,21 +37,6 @@ Jobs = Annotated[int | None, typer.Option("--jobs", help="Processes (default: al
 Limit = Annotated[int | None, typer.Option("--limit", help="Only the first N curves.")]
 
 
-def precheck(target: float | None = None, **own: Any) -> Callable[[Any], None]:
-    """Check a query's own options before any sampling; returns the check of ``target`` against the data."""
-    from curvecast.results import as_sizes, check_prob
-
-    if "at" in own:
-        as_sizes(own["at"])
-    for k in ("interval", "prob_"):
-        if k in own:
-            check_prob(own[k], "--" + k.rstrip("_"))
-    for k in ("step", "from_n"):
-        if own.get(k) is not None and not (math.isfinite(own[k]) and own[k] > 0):
-            raise CurvecastError(f"--{k.replace('_n', '')} must be a number > 0, got {own[k]}")
-    return lambda data: None if target is None else data.check_target(target)
-
-
 def forecast(source: Path, o: FitOptions, quiet: bool, check: Callable[[Any], None] = lambda d: None) -> Forecast:
     """A saved fit (.nc), or a fit of the curve ``o`` selects from a data file (``check``-ed before sampling)."""
     if source.suffix.lower() in (".nc", ".netcdf", ".h5"):
@@ -70,7 +55,7 @@ def query(human: Callable[..., None]) -> Callable[[Callable[..., dict[str, Any]]
     def decorate(ask: Callable[..., dict[str, Any]]) -> Callable[..., None]:
         @functools.wraps(ask)
         def command(o: FitOptions, source: Path, as_json: bool, strict: bool, **own: Any) -> None:
-            f = forecast(source, o, as_json, precheck(**own))
+            f = forecast(source, o, as_json, check_query(**own))
             render.answer(f, ask(f, **own), human, as_json, strict)
 
         kw, p = inspect.Parameter.KEYWORD_ONLY, inspect.Parameter
@@ -105,7 +90,7 @@ def fit(
         raise CurvecastError(
             f"cannot pool: {bad[0]['error']}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
         )
-    paths = pooled_paths(output, [c.name for c in curves], data)
+    paths = pooled_paths(output, [c.name for c in curves], inputs=(data,))
     with render.progress(not as_json, f"Sampling a pooled {o.family} model of {len(curves)} curves..."):
         pf = cc.fit_pooled(curves, **o.fit_kwargs())
     r: dict[str, Any] = {"family": pf.family.name, "hyper": pf.hyper_summary(), "curves": {}}
@@ -115,21 +100,6 @@ def fit(
     r["diagnostics"] = pf.diagnostics.to_dict()
     render.emit_json(r) if as_json else render.pooled(pf, r)
     render.check_diagnostics(pf.diagnostics, strict, as_json)
-
-
-def pooled_paths(output: Path, names: list[str], data: Path) -> dict[str, Path]:
-    """OUTPUT-STEM.CURVE.nc per curve (unsafe characters as _), refused when two names map to one file."""
-    paths = {
-        k: output.with_name(f"{output.stem}.{''.join(c if c.isalnum() or c in '-_.' else '_' for c in k)}.nc")
-        for k in names
-    }
-    seen: dict[Path, str] = {}
-    for k, p in paths.items():
-        if p in seen:
-            raise CurvecastError(f"curves {seen[p]!r} and {k!r} would both be written to {str(p)!r}; rename one")
-        seen[p] = k
-        check_output(p, inputs=(data,))
-    return paths
 
 
 @query(render.prob)
@@ -258,7 +228,7 @@ def batch(
 
     check_prob(prob_)
     check_output(output, inputs=(curves,))
-    precheck(at=at)
+    check_query(at=at)
     (data, bad), kw = o.curves(curves, limit), o.fit_kwargs()
     with render.progress(not as_json, "batch", bar=True) as update:
         df, stats = run_batch(data, at=at, targets=targets or [], prob=prob_, fit_kwargs=kw, jobs=jobs, progress=update)
