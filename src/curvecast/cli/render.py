@@ -69,7 +69,8 @@ def check_diagnostics(d: Diagnostics, strict: bool, as_json: bool) -> None:
     """Warn when the diagnostics failed (with --json they are in the JSON); --strict exits 3."""
     if d.problems and not as_json:
         why = "; ".join(d.problems)
-        error(f"sampler diagnostics failed: {why}. Treat the answers with caution (more --draws may help).", WARNING)
+        hint = "check the named points" if d.checks else "more --draws may help"
+        error(f"diagnostics failed: {why}. Treat the answers with caution ({hint}).", WARNING)
     if d.problems and strict:
         raise typer.Exit(EXIT_DIAGNOSTICS)
 
