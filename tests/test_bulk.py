@@ -66,7 +66,7 @@ def test_backtest_json_and_per_curve_csv(two_curves, tmp_path):
     assert s["crps_mean"] == pytest.approx(rows.crps.mean())
     assert s["coverage_50"] <= s["coverage_80"] <= s["coverage_90"]  # nested intervals
     human = run("backtest", two_curves, "--cutoff", "0.1", "--jobs", "1", *SMALL)
-    assert human.exit_code == 0 and "log regression" in human.output
+    assert human.exit_code == 0 and "logreg" in human.output and "ls_pow3" in human.output
     assert f"{s['mae_final_mean']:.4f}" in human.output  # same seed, same numbers
 
 

@@ -30,7 +30,10 @@ COMMANDS = {
     "plot": ({"--output", "--target", "--max-n", "--strict"}, FITTING),
     "families": ({"--json"}, set()),
     "demo": ({"--output"}, {"--draws", "--chains", "--seed"}),
-    "backtest": ({"--cutoff", "--out", "--jobs", "--limit", "--pool-by", "--json"}, FITTING - {"--curve"}),
+    "backtest": (
+        {"--cutoff", "--out", "--jobs", "--limit", "--pool-by", "--split-column", "--json"},
+        FITTING - {"--curve"},
+    ),
     "batch": (
         {"--output", "--at", "--targets", "--target", "--prob", "--jobs", "--limit", "--json"},
         FITTING - {"--curve"},

@@ -1,9 +1,12 @@
 """Backtests: fit on the early part of real curves, score forecasts of the rest.
 
-For each curve, fit on the rows with ``n <= cutoff * max(n)`` and predict every
-held-out row. Coverage, CRPS and log predictive density use the *measured*
-(noise-including) predictive distribution. Two point baselines are scored on the
-same curves: least-squares log regression ``a + b*log(n)`` and "last value".
+For each curve, fit on the rows with ``n <= cutoff * max(n)`` (or on the rows a
+corpus marks for fitting, ``masks``) and predict every held-out row. Coverage,
+the mean width of the central 90 % interval, CRPS and log predictive density use
+the *measured* (noise-including) predictive distribution. The point peers of
+:mod:`curvecast.peers` (last value, log regression, least-squares pow3, pow4,
+mmf4, wbl4) are scored on the same curves and rows: absolute error at the
+largest held-out n, mean absolute error and RMSE over the held-out rows.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from curvecast.data import CurveData
 from curvecast.errors import CurvecastError
 from curvecast.inference import fit, fit_pooled
 from curvecast.parallel import map_curves, n_jobs
+from curvecast.peers import PEERS, predict_peers
 from curvecast.results import Forecast
-from curvecast.scores import crps_samples, log_regression
+from curvecast.scores import crps_samples
 
 LEVELS = (0.5, 0.8, 0.9)
 #: the keyword arguments of ``fit`` that a pooled fit shares
@@ -29,18 +33,25 @@ POOLED_KWARGS = ("family", "priors", "draws", "tune", "chains", "target_accept",
 CUTOFF_SLACK = 1e-3
 
 
-def split(data: CurveData, cutoff: float) -> tuple[CurveData | None, np.ndarray, np.ndarray]:
-    """Training part (None if < 3 distinct n) and the held-out rows."""
-    limit = cutoff * data.n_ref * (1 + CUTOFF_SLACK)
-    keep = data.n <= limit
+def split(
+    data: CurveData, cutoff: float, mask: np.ndarray | None = None
+) -> tuple[CurveData | None, np.ndarray, np.ndarray]:
+    """Training part (None if < 3 distinct n or nothing held out) and the held-out rows.
+
+    ``mask`` (aligned with ``data.n``) marks the training rows; without it they are
+    the rows with ``n <= cutoff * max n``.
+    """
+    keep = np.asarray(mask, bool) if mask is not None else data.n <= cutoff * data.n_ref * (1 + CUTOFF_SLACK)
     if np.unique(data.n[keep]).size < 3 or keep.all():
         return None, data.n[~keep], data.y[~keep]
-    return data.subset(limit), data.n[~keep], data.y[~keep]
+    return data.select(keep), data.n[~keep], data.y[~keep]
 
 
-def score_curve(data: CurveData, cutoff: float, fit_kwargs: dict[str, Any], seed: int = 0) -> dict[str, Any] | None:
-    """Fit one curve's early rows and score the held-out rows; None when skipped."""
-    train, n_out, y_out = split(data, cutoff)
+def score_curve(
+    data: CurveData, cutoff: float, fit_kwargs: dict[str, Any], seed: int = 0, mask: np.ndarray | None = None
+) -> dict[str, Any] | None:
+    """Fit one curve's training rows and score the held-out rows; None when skipped."""
+    train, n_out, y_out = split(data, cutoff, mask)
     if train is None:
         return None
     t0 = time.perf_counter()
@@ -56,7 +67,7 @@ def score_fit(
     """Score a fit of ``train`` against the held-out rows ``(n_out, y_out)``."""
     draws = f.measured(n_out, seed=seed)
     med = np.median(draws, axis=0)
-    last_n = data.n_ref
+    last_n = n_out.max()
     final_true = float(y_out[n_out == last_n].mean())
     final_idx = int(np.nonzero(n_out == last_n)[0][0])
     row: dict[str, Any] = {
@@ -68,41 +79,45 @@ def score_fit(
         "pred_final": float(med[final_idx]),
         "mae_final": abs(float(med[final_idx]) - final_true),
         "mae_heldout": float(np.mean(np.abs(med - y_out))),
+        "rmse_heldout": float(np.sqrt(np.mean((med - y_out) ** 2))),
     }
     for lv in LEVELS:
         lo, hi = np.quantile(draws, [(1 - lv) / 2, 1 - (1 - lv) / 2], axis=0)
         row[f"coverage_{round(lv * 100)}"] = float(np.mean((y_out >= lo) & (y_out <= hi)))
+        if lv == 0.9:
+            row["width_90"] = float(np.mean(hi - lo))
     row["crps"] = float(np.mean(crps_samples(draws, y_out)))
     row["lpd"] = float(np.mean(f.log_predictive_density(n_out, y_out)))
     row["divergences"] = int(f.diagnostics.divergences)
     row["retried"] = int(any(c.diagnostics.retried for c in f.components))
     row["rhat_max"] = float(f.diagnostics.rhat_max)
     row["seconds"] = seconds
-    # baselines
-    logreg = log_regression(train.n, train.y)
-    lr = logreg(n_out)
-    row["logreg_mae_final"] = abs(float(lr[final_idx]) - final_true)
-    row["logreg_mae_heldout"] = float(np.mean(np.abs(lr - y_out)))
-    last = row["y_last_train"]
-    row["last_mae_final"] = abs(last - final_true)
-    row["last_mae_heldout"] = float(np.mean(np.abs(last - y_out)))
+    for peer, pred in predict_peers(train, n_out).items():
+        row[f"{peer}_mae_final"] = abs(float(pred[final_idx]) - final_true)
+        row[f"{peer}_mae_heldout"] = float(np.mean(np.abs(pred - y_out)))
+        row[f"{peer}_rmse_heldout"] = float(np.sqrt(np.mean((pred - y_out) ** 2)))
     if len(f.components) > 1:
         row["weights"] = f.weights_table()
     return row
 
 
 def score_group(
-    group: list[CurveData], cutoff: float, fit_kwargs: dict[str, Any], seed: int = 0
+    group: list[CurveData],
+    cutoff: float,
+    fit_kwargs: dict[str, Any],
+    seed: int = 0,
+    masks: dict[str, np.ndarray] | None = None,
 ) -> list[dict[str, Any] | None]:
-    """Pooled fit of a group's early rows; each curve scored on its own held-out rows."""
+    """Pooled fit of a group's training rows; each curve scored on its own held-out rows."""
+    masks = masks or {}
     usable: list[tuple[CurveData, CurveData, np.ndarray, np.ndarray]] = []
     for c in group:
-        train, n_out, y_out = split(c, cutoff)
+        train, n_out, y_out = split(c, cutoff, masks.get(c.name))
         if train is not None:
             usable.append((c, train, n_out, y_out))
     out: list[dict[str, Any] | None] = [None] * (len(group) - len(usable))
     if len(usable) < 2:  # nothing to pool with: fit alone
-        return out + [score_curve(c, cutoff, fit_kwargs, seed) for c, *_ in usable]
+        return out + [score_curve(c, cutoff, fit_kwargs, seed, masks.get(c.name)) for c, *_ in usable]
     t0 = time.perf_counter()
     kw = {k: v for k, v in fit_kwargs.items() if k in POOLED_KWARGS}
     with warnings.catch_warnings():
@@ -125,6 +140,8 @@ def summarize(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         "mae_final_median": float(np.median(col("mae_final"))),
         "mae_final_mean": float(np.mean(col("mae_final"))),
         "mae_heldout_mean": float(np.mean(col("mae_heldout"))),
+        "rmse_heldout_median": float(np.median(col("rmse_heldout"))),
+        "width_90_mean": float(np.mean(col("width_90"))),
         **{f"coverage_{round(lv * 100)}": float(np.mean(col(f"coverage_{round(lv * 100)}"))) for lv in LEVELS},
         "crps_mean": float(np.mean(col("crps"))),
         "lpd_mean": float(np.mean(col("lpd"))),
@@ -132,19 +149,23 @@ def summarize(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         "retried_fits": int(sum(int(r.get("retried", 0)) for r in rows)),
         "seconds": seconds,
     }
-    for b in ("logreg", "last"):
+    for b in PEERS:
         s[f"{b}_mae_final_median"] = float(np.median(col(f"{b}_mae_final")))
         s[f"{b}_mae_final_mean"] = float(np.mean(col(f"{b}_mae_final")))
         s[f"{b}_mae_heldout_mean"] = float(np.mean(col(f"{b}_mae_heldout")))
+        s[f"{b}_rmse_heldout_median"] = float(np.median(col(f"{b}_rmse_heldout")))
     return s
 
 
-def _worker(args: tuple[list[CurveData], float, dict[str, Any], int, bool]) -> list[dict[str, Any] | None]:
-    group, cutoff, kw, seed, pooled = args
+Task = tuple[list[CurveData], float, dict[str, Any], int, bool, dict[str, np.ndarray]]
+
+
+def _worker(args: Task) -> list[dict[str, Any] | None]:
+    group, cutoff, kw, seed, pooled, masks = args
     try:
         if pooled:
-            return score_group(group, cutoff, kw, seed)
-        return [score_curve(group[0], cutoff, kw, seed)]
+            return score_group(group, cutoff, kw, seed, masks)
+        return [score_curve(group[0], cutoff, kw, seed, masks.get(group[0].name))]
     except CurvecastError as e:  # a curve no family can fit: record, don't crash
         return [{"curve": c.name, "error": str(e)} for c in group]
 
@@ -176,20 +197,26 @@ def run_backtest(
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     pool_by: str | None = None,
+    masks: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Backtest every curve; parallel over ``jobs`` processes (default: all cores).
 
+    ``masks`` (curve name -> boolean array aligned with its ``n``) mark the rows to fit
+    on, for corpora that carry their own split; ``cutoff`` is then not used.
     With ``pool_by`` ("all" or a regex whose first group names the group), the
     curves of a group are fitted jointly with partial pooling. Ctrl-C stops early
     and returns the curves finished so far (``interrupted``).
     """
-    if not 0 < cutoff < 1:
+    if masks is None and not 0 < cutoff < 1:
         raise CurvecastError(f"cutoff must lie in (0, 1), got {cutoff}")
+    masks = masks or {}
     t0 = time.perf_counter()
     groups = group_curves(curves, pool_by) if pool_by else [[c] for c in curves]
     jobs = n_jobs(jobs, len(groups))
     kw = {"chains": 4, "draws": 1000, "tune": 1000, "cores": 1 if jobs > 1 else None} | (fit_kwargs or {})
-    tasks = [(g, cutoff, kw, seed, bool(pool_by)) for g in groups]
+    tasks: list[Task] = [
+        (g, cutoff, kw, seed, bool(pool_by), {c.name: masks[c.name] for c in g if c.name in masks}) for g in groups
+    ]
     batches, interrupted = map_curves(_worker, tasks, jobs=jobs, progress=progress)
     results = [r for b in batches for r in b]
     rows = [r for r in results if r is not None and "error" not in r]

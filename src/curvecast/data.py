@@ -179,7 +179,11 @@ class CurveData:
         return np.clip(values, -np.inf if lo is None else lo, np.inf if hi is None else hi)
 
     def subset(self, max_n: float) -> CurveData:
-        keep = self.n <= max_n
+        return self.select(self.n <= max_n)
+
+    def select(self, keep: np.ndarray) -> CurveData:
+        """The rows where ``keep`` (aligned with ``n``) is true, with the same direction and bounds."""
+        keep = np.asarray(keep, bool)
         return CurveData(
             self.n[keep],
             self.y[keep],
@@ -325,6 +329,26 @@ def curves_from_frame(
                     f"({g[col].iloc[row]!r}); fix or drop that row"
                 )
         out[str(name)] = (g[xc].to_numpy(float), g[yc].to_numpy(float))
+    return out
+
+
+def split_masks(path: str | Path, column: str, *, x: str | None = None, y: str | None = None) -> dict[str, np.ndarray]:
+    """Per curve, the rows to fit on (``column`` = 1; 0 = held out), for corpora that carry their own
+    split; each mask is in the order :class:`CurveData` keeps its rows (sorted by n)."""
+    import pandas as pd
+
+    df = read_table(path)
+    if column not in df.columns:
+        raise CurvecastError(f"split column {column!r} not found; columns are: {', '.join(map(str, df.columns))}")
+    flags = pd.to_numeric(df[column], errors="coerce")
+    if flags.isna().any() or not set(flags.unique()) <= {0, 1}:
+        raise CurvecastError(f"split column {column!r} must hold 1 (fit on) or 0 (held out) in every row")
+    xc = _pick(df, x, X_NAMES, "n (x)", "--x")
+    groups = df.groupby("curve", sort=False) if "curve" in df.columns else [("curve", df)]
+    out = {}
+    for name, g in groups:
+        order = np.argsort(pd.to_numeric(g[xc], errors="coerce").to_numpy(float), kind="stable")
+        out[str(name)] = (flags[g.index].to_numpy() == 1)[order]
     return out
 
 

@@ -1,8 +1,6 @@
-"""Scores of probabilistic forecasts and the simple point peers they are compared with."""
+"""Scores of probabilistic forecasts."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import numpy as np
 
@@ -15,9 +13,3 @@ def crps_samples(draws: np.ndarray, y: np.ndarray) -> np.ndarray:
     i = np.arange(1, m + 1)[:, None]
     term2 = np.sum((2 * i - m - 1) * x, axis=0) / (m * m)
     return np.asarray(term1 - term2)
-
-
-def log_regression(n: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    a = np.vstack([np.ones_like(n), np.log(n)]).T
-    coef, *_ = np.linalg.lstsq(a, y, rcond=None)
-    return lambda m: coef[0] + coef[1] * np.log(m)

@@ -181,16 +181,23 @@ def backtest(
     pool_by: Annotated[
         str | None, typer.Option("--pool-by", help="Pool curves: 'all' or a regex whose group 1 is the group.")
     ] = None,
+    split_column: Annotated[
+        str | None, typer.Option("--split-column", help="Column marking rows to fit on (1) and hold out (0).")
+    ] = None,
     as_json: Json = False,
 ) -> None:
-    """Fit the early part of every curve and score the forecasts of the rest."""
+    """Fit the early part of every curve (or the rows --split-column marks) and score the forecasts of the rest."""
     from curvecast.backtest import run_backtest
+    from curvecast.data import split_masks
 
     if out is not None:
         check_output(out, inputs=(curves,))
     (data, bad), kw = o.curves(curves, limit), o.fit_kwargs(seed=False)
     with render.progress(not as_json, "backtest", bar=True) as update:
-        res = run_backtest(data, cutoff, fit_kwargs=kw, seed=o.seed, jobs=jobs, progress=update, pool_by=pool_by)
+        masks = split_masks(curves, split_column, x=o.x, y=o.y) if split_column else None
+        res = run_backtest(
+            data, cutoff, fit_kwargs=kw, seed=o.seed, jobs=jobs, progress=update, pool_by=pool_by, masks=masks
+        )
     res["failed"] += bad
     res["n_failed"] += len(bad)
     if out is not None and (res["curves"] or not res["interrupted"]):
@@ -200,7 +207,8 @@ def backtest(
         atomic_write(out, lambda tmp: rows.to_csv(tmp, index=False))
     if not as_json and not res["summary"] and not res["interrupted"]:
         raise CurvecastError(f"no curve had 3 distinct n below the cutoff {cutoff}; raise --cutoff")
-    title = f"Backtest of {curves.name} at cutoff {cutoff:g} ({o.family})"
+    split = f"split by {split_column!r}" if split_column else f"cutoff {cutoff:g}"
+    title = f"Backtest of {curves.name}, {split} ({o.family})"
     if as_json:
         render.emit_json(res)
     elif res["summary"]:

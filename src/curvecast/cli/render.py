@@ -225,15 +225,18 @@ def demo(f: Forecast, r: dict[str, Any]) -> None:
 
 
 def backtest(res: dict[str, Any], title: str) -> None:
-    s, stats = res["summary"], (("mae_final", "median"), ("mae_final", "mean"), ("mae_heldout", "mean"))
-    rows = [[f"{k} ({st})", *(f"{s[f'{b}{k}_{st}']:.4f}" for b in ("", "logreg_", "last_"))] for k, st in stats]
+    from curvecast.peers import PEERS
+
+    s = res["summary"]
+    stats = [("mae_final", "median"), ("mae_final", "mean"), ("mae_heldout", "mean"), ("rmse_heldout", "median")]
+    rows = [[f"{k} ({st})", *(f"{s[f'{b}{k}_{st}']:.4f}" for b in ("", *(f"{p}_" for p in PEERS)))] for k, st in stats]
     rows += [[f"coverage {lv}", f"{s[f'coverage_{lv}']:.3f}"] for lv in (50, 80, 90)]
-    rows += [["CRPS (mean)", f"{s['crps_mean']:.4f}"], ["log pred. density (mean)", f"{s['lpd_mean']:.3f}"]]
-    rows += [["fits with divergences", str(s["divergent_fits"])]]
+    rows += [["90 % width (mean)", f"{s['width_90_mean']:.4f}"], ["CRPS (mean)", f"{s['crps_mean']:.4f}"]]
+    rows += [["log pred. density (mean)", f"{s['lpd_mean']:.3f}"], ["fits with divergences", str(s["divergent_fits"])]]
     rows += [["fits refit after divergences", str(s["retried_fits"])]]
-    cap = f"{res['n_curves']} curves, {res['n_skipped']} skipped (< 3 distinct n below the cutoff), "
+    cap = f"{res['n_curves']} curves, {res['n_skipped']} skipped (< 3 distinct n to fit on), "
     cap += f"{res['n_failed']} failed, {s['seconds']:.0f} s" + (" - INTERRUPTED" if res["interrupted"] else "")
-    table(title, ["quantity", "curvecast", "log regression", "last value"], rows, cap)
+    table(title, ["quantity", "curvecast", *PEERS], rows, cap)
 
 
 def compare(rows: list[dict[str, Any]], title: str, at: float, target: float | None, prob: float) -> None:
