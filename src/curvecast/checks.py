@@ -6,9 +6,9 @@ These checks look at the data against the fit:
 
 * **direction**: the metric moves the wrong way as n grows (a loss declared
   increasing, an accuracy declared decreasing);
-* **outlier**: an observed point lies outside the central 99.8 % of the
+* **outlier**: an observed point lies outside the central 99.98 % of the
   leave-one-out predictive distribution of a fit to the other points (PSIS,
-  no refit) and further from that fit than a quarter of the other points'
+  no refit) and further from that fit than half the other points'
   range: a failed run at 0.0 in a rising curve;
 * **collapse**: such points sit at the largest sizes, below the fit: the curve
   rose and then fell, which no monotone family describes.
@@ -26,9 +26,9 @@ import numpy as np
 from curvecast.results import CurveFit
 
 #: a point is flagged when its leave-one-out PIT lies outside [TAIL, 1 - TAIL]
-TAIL = 0.001
+TAIL = 1e-4
 #: ... and its distance from the leave-one-out prediction exceeds this share of the other points' range
-MIN_JUMP = 0.25
+MIN_JUMP = 0.5
 #: rank correlation of the metric with n beyond which the declared direction is contradicted
 DIRECTION_RHO = -0.8
 
@@ -107,7 +107,7 @@ def point_checks(fit: CurveFit) -> list[dict[str, Any]]:
         {
             "kind": "outlier",
             "message": (
-                f"{len(points)} point(s) lie outside the 99.8 % predictive interval of a fit to the other points "
+                f"{len(points)} point(s) lie outside the 99.98 % predictive interval of a fit to the other points "
                 f"({shown}); a failed or mislabelled run? check or drop it"
             ),
             "points": points,
