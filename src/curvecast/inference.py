@@ -119,8 +119,7 @@ def _sample(
         first = {"target_accept": accept, "divergences": diag.divergences}
         idata = run(RETRY_TARGET_ACCEPT)
         accept = RETRY_TARGET_ACCEPT
-        d = diagnose(idata, spec.free_vars)
-        diag = Diagnostics(d.divergences, d.rhat_max, d.ess_bulk_min, d.ess_tail_min, retried=first)
+        diag = replace(diagnose(idata, spec.free_vars), retried=first)
     return idata, diag, accept, eng.name
 
 
@@ -129,9 +128,9 @@ def _draws(posterior: Any, names: list[str], **sel: Any) -> dict[str, np.ndarray
     return {k: np.asarray(posterior[k].sel(**sel) if sel else posterior[k]).reshape(-1) for k in names}
 
 
-def _param_names(family: type[Family], data: CurveData | list[CurveData]) -> list[str]:
-    curves = data if isinstance(data, list) else [data]
-    return [*family.params, "sigma", *(["gamma"] if any(c.has_replicates for c in curves) else [])]
+def _discrepancy(discrepancy: Discrepancy | bool) -> Discrepancy:
+    """True: the calibrated default; False: none; or the given term."""
+    return DEFAULT_DISCREPANCY if discrepancy is True else (discrepancy or NO_DISCREPANCY)
 
 
 def fit(
@@ -226,8 +225,8 @@ def _fit_one(
     idata, diag, accept, eng_name = _sample(
         spec, engine=engine, cores=cores, retry_divergent=retry_divergent, **sampler
     )
-    params = _draws(idata.posterior, _param_names(fam, data))
-    disc = DEFAULT_DISCREPANCY if discrepancy is True else (discrepancy or NO_DISCREPANCY)
+    params = _draws(idata.posterior, spec.param_names)
+    disc = _discrepancy(discrepancy)
     if disc.kappa > 0:
         params["disc_z"] = disc.draw(params["sigma"].size, int(sampler["seed"]))
     settings = {k: sampler[k] for k in ("draws", "tune", "chains", "seed")}
@@ -318,12 +317,12 @@ def fit_pooled(
     idata, diag, accept, eng_name = _sample(
         spec, engine=engine, cores=cores, retry_divergent=retry_divergent, target_accept=target_accept, **kw
     )
-    disc = DEFAULT_DISCREPANCY if discrepancy is True else (discrepancy or NO_DISCREPANCY)
+    disc = _discrepancy(discrepancy)
     settings = kw | {"target_accept": accept, "engine": eng_name, "discrepancy": disc.to_dict(), "pooled": True}
     post = idata.posterior
     fits = {}
     for i, c in enumerate(curves):
-        params = _draws(post, _param_names(fam, curves), curve=c.name)
+        params = _draws(post, spec.param_names, curve=c.name)
         if disc.kappa > 0:
             params["disc_z"] = disc.draw(params["sigma"].size, int(seed) + i)
         fits[c.name] = CurveFit(fam, c, merged, params, diag, settings, idata=_curve_slice(idata, c.name))

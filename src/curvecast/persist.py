@@ -59,6 +59,13 @@ def _chains(c: CurveFit) -> int:
     return chains if c.n_draws % chains == 0 else 1
 
 
+def _posterior_from_draws(params: dict[str, np.ndarray], chains: int) -> Any:
+    """A posterior group rebuilt from flat (chain-major) draws, for fits without the sampler's record."""
+    import xarray as xr
+
+    return xr.Dataset({k: (("chain", "draw"), v.reshape(chains, -1)) for k, v in params.items() if k != "disc_z"})
+
+
 def _component_groups(c: CurveFit) -> dict[str, Any]:
     """posterior, sample_stats and the curvecast extras of one single-family fit."""
     import xarray as xr
@@ -68,9 +75,7 @@ def _component_groups(c: CurveFit) -> dict[str, Any]:
     if idata is not None and "posterior" in idata.groups():
         post = idata.posterior
     else:  # draws without the sampler's record (e.g. built from arrays): chains from the settings
-        post = xr.Dataset(
-            {k: (("chain", "draw"), v.reshape(chains, -1)) for k, v in c.params_.items() if k != "disc_z"}
-        )
+        post = _posterior_from_draws(c.params_, chains)
     groups = {"posterior": post}
     if idata is not None and "sample_stats" in idata.groups():
         groups["sample_stats"] = idata.sample_stats
@@ -153,7 +158,6 @@ def _lazy_idata(path: Path, groups: dict[str, str], chains: int, params: dict[st
 
     def load_idata() -> Any:
         import arviz as az
-        import xarray as xr
 
         out = {}
         for name, group in groups.items():
@@ -162,9 +166,7 @@ def _lazy_idata(path: Path, groups: dict[str, str], chains: int, params: dict[st
             except OSError:
                 continue
         if "posterior" not in out:  # format 1 kept no chains for this component: rebuild from the draws
-            out["posterior"] = xr.Dataset(
-                {k: (("chain", "draw"), v.reshape(chains, -1)) for k, v in params.items() if k != "disc_z"}
-            )
+            out["posterior"] = _posterior_from_draws(params, chains)
         return az.InferenceData(**out)
 
     return load_idata

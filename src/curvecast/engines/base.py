@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from curvecast.errors import SlowPathWarning
@@ -35,6 +37,15 @@ def warn_slow(kind: str, message: str) -> None:
         return
     _WARNED.add(kind)
     warnings.warn(message, SlowPathWarning, stacklevel=3)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """The samplers' user, future and runtime warnings off: diagnostics are reported by curvecast."""
+    with warnings.catch_warnings():
+        for category in (UserWarning, FutureWarning, RuntimeWarning):
+            warnings.filterwarnings("ignore", category=category)
+        yield
 
 
 def tidy(idata: Any, spec: ModelSpec) -> Any:

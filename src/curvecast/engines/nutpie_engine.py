@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 from curvecast import logp_cache
 from curvecast.engines import compile as compile_child
-from curvecast.engines.base import tidy, warn_slow
+from curvecast.engines.base import quiet, tidy, warn_slow
 from curvecast.logp_cache import CachedModel, CacheError, UntrustedCacheError
 from curvecast.model import ModelSpec
 
@@ -143,9 +143,7 @@ class NutpieEngine:
             model = base.with_data(**{k: v for k, v in values.items() if k in base.shared_data})
             coords = {**(model.coords or {}), **{k: pd.Index(v) for k, v in spec.coords.items()}}
             model = dataclasses.replace(model, _coords=coords)
-        with warnings.catch_warnings():
-            for category in (UserWarning, FutureWarning, RuntimeWarning):
-                warnings.filterwarnings("ignore", category=category)
+        with quiet():
             sampler = nutpie.sample(
                 model,
                 draws=draws,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, ClassVar
 
-from curvecast.engines.base import tidy
+from curvecast.engines.base import quiet, tidy
 from curvecast.model import ModelSpec
 
 
@@ -37,18 +37,15 @@ class PymcEngine:
         import pymc as pm
 
         model = self.model(spec)
-        with warnings.catch_warnings():
-            for category in (UserWarning, FutureWarning, RuntimeWarning):
-                warnings.filterwarnings("ignore", category=category)
-            with model:
-                idata = pm.sample(
-                    draws=draws,
-                    tune=tune,
-                    chains=chains,
-                    cores=cores,
-                    random_seed=seed,
-                    target_accept=target_accept,
-                    progressbar=False,
-                    compute_convergence_checks=False,
-                )
+        with quiet(), model:
+            idata = pm.sample(
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=cores,
+                random_seed=seed,
+                target_accept=target_accept,
+                progressbar=False,
+                compute_convergence_checks=False,
+            )
         return tidy(idata, spec)
