@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from curvecast.cli import bulk
 from curvecast.cli import commands as c
 from curvecast.cli.render import guarded
 
@@ -17,7 +18,7 @@ priors_app = typer.Typer(
     no_args_is_help=True, help="Prior library: derive priors from a fit, compare prior sets, write the defaults."
 )
 app.add_typer(priors_app, name="priors")
-for cmd in (c.fit, c.prob, c.need, c.predict, c.gain, c.plot, c.families, c.demo, c.backtest, c.batch):
+for cmd in (c.fit, c.prob, c.need, c.predict, c.gain, c.plot, c.families, c.demo, bulk.backtest, bulk.batch):
     app.command()(guarded(cmd))
 for name, cmd in (("derive", c.priors_derive), ("compare", c.priors_compare), ("default", c.priors_default)):
     priors_app.command(name)(guarded(cmd))
