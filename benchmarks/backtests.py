@@ -9,8 +9,9 @@ tables are printed: curvecast's scores, and every peer's beside curvecast's on
 the same curves (abs. error at the largest held-out n: median / mean; RMSE over
 the held-out rows: median). Usage:
 
-    python benchmarks/backtests.py [--shared ../shared/benchmarks] [--family pow3]
-        [--only seed,lcdb,lcdb-replicates,logloss,scaling,partin] [--cutoffs 0.05,0.1,0.2]
+    python benchmarks/backtests.py [--shared ../shared/benchmarks]
+        [--family pow3+pow4 (the default model)] [--cutoffs 0.05,0.1,0.2]
+        [--only seed,lcdb,lcdb-replicates,logloss,scaling,partin]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from curvecast.backtest import run_backtest
 from curvecast.data import CurveData, load_curves, split_masks
+from curvecast.inference import DEFAULT_FAMILY
 from curvecast.peers import PEERS
 
 HERE = Path(__file__).resolve().parent
@@ -49,6 +51,7 @@ KEYS = [
     "lpd_mean",
     "divergent_fits",
     "retried_fits",
+    "warned_fits",
     "seconds",
 ]
 
@@ -56,7 +59,7 @@ KEYS = [
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=str(HERE.parents[1] / "shared" / "benchmarks"))
-    ap.add_argument("--family", default="pow3")
+    ap.add_argument("--family", default=DEFAULT_FAMILY)
     ap.add_argument("--only", default="seed,lcdb,lcdb-replicates,logloss,scaling,partin")
     ap.add_argument("--cutoffs", default="0.05,0.1,0.2")
     a = ap.parse_args()

@@ -263,7 +263,7 @@ def test_pymc_engine_samples_a_pooled_model_and_swaps_its_data():
     assert list(again.posterior.curve.values) == ["b", "c"]
     assert len(PymcEngine._models) == 1  # one model for both sets of curves
     single = engine.sample(_single(), **kw).posterior
-    assert {"y_ref", "room", "alpha", "sigma", "room_shifted"} == set(single.data_vars)
+    assert {"y_ref", "room", "alpha", "sigma", "gamma", "room_shifted"} == set(single.data_vars)  # 4 sizes: gamma
 
 
 @pytest.mark.sampling
@@ -277,7 +277,8 @@ def test_nutpie_engine_samples_a_pooled_model_from_the_disk_cache(cache):
     assert isinstance(engine.compiled(_pooled()), logp_cache.CachedModel)
     post = idata.posterior
     assert post.sizes == {"chain": 2, "draw": 20, "curve": 2} and list(post.curve.values) == ["c", "a"]
-    want = {"y_ref", "room", "alpha", "sigma", "mu_room", "tau_room", "z_room", "mu_alpha", "tau_alpha", "z_alpha"}
+    want = {"y_ref", "room", "alpha", "sigma", "gamma", "mu_room", "tau_room", "z_room", "mu_alpha", "tau_alpha"}
+    want |= {"z_alpha"}
     assert set(post.data_vars) == want
     assert post["alpha"].dims == ("chain", "draw", "curve")
     assert "diverging" in idata.sample_stats

@@ -369,12 +369,13 @@ def fast_mode():
 @pytest.mark.parametrize("fam", FAMILIES)
 def test_dlogp_is_finite_at_initial_point(fam, model_module, map_curve, fast_mode):
     fam.check_data(map_curve)
-    m = model_module.ModelSpec(fam, (map_curve,), merged_priors(fam, None)).build()
+    spec = model_module.ModelSpec(fam, (map_curve,), merged_priors(fam, None))
+    m = spec.build()
     point = m.initial_point()
     logp, grad = m.compile_fn([m.logp(), m.dlogp()], mode=fast_mode)(point)
     assert np.isfinite(logp)
     assert np.all(np.isfinite(grad))
-    assert grad.size == len(fam.params) + 1  # + the noise sigma
+    assert grad.size == len(fam.params) + 1 + spec.hetero  # + the noise sigma (and its trend gamma)
 
 
 # ---------------------------------------------------------------------------

@@ -69,7 +69,7 @@ def test_seeds_the_engines_cannot_take_are_refused(seed):
             {"priors": {"pow3": {"beta": {"dist": "HalfNormal", "sigma": 1}}}},
             "unknown parameter",
         ),
-        ([1, 2, 3, 4], [1.1, 2.2, 3.3, 4.4], {}, "needs an upper bound|metric_max|--metric-max"),
+        ([1, 2, 3, 4], [110.0, 220.0, 330.0, 440.0], {}, "needs an upper bound|metric_max|--metric-max"),
     ],
 )
 def test_bad_library_input_raises_value_error(n, y, kw, match):
@@ -85,7 +85,7 @@ def test_parameter_recovery_on_synthetic_data():
     c, a, alpha = 0.8, 0.15, 0.45  # y from 0.28 to 0.65
     truth = c - a * (n / n.max()) ** -alpha  # so y_ref = c - a
     y = truth + rng.normal(0, 0.005, n.size)
-    f = cc.fit(n, y, draws=1000, chains=4, seed=5)
+    f = cc.fit(n, y, family="pow3", draws=1000, chains=4, seed=5)
     assert f.diagnostics.divergences == 0
     assert np.quantile(f.params_["alpha"], 0.05) < alpha < np.quantile(f.params_["alpha"], 0.95)
     band = f.bands([640_000])
@@ -143,3 +143,44 @@ def test_divergent_fit_is_retried_with_smaller_steps(monkeypatch):
         warnings.simplefilter("ignore")
         cc.fit(COCO_N, COCO_Y, family="auto", draws=100, tune=100, chains=2, seed=1, retry_divergent=False)
     assert seen == [0.95] * 3  # the averaged path honours the switch too
+
+
+# -- the default model: an equal-weight pow3 + pow4 mixture -------------------------------------
+LONG_N = 1000 * 2.0 ** np.arange(8)
+LONG_Y = 0.8 - 0.5 * (LONG_N / 1000) ** -0.4
+
+
+@pytest.fixture(scope="module")
+def default_fit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cc.fit(LONG_N, LONG_Y + 0.003 * np.sin(np.arange(8)), draws=200, tune=200, chains=2, seed=1)
+
+
+@pytest.mark.sampling
+def test_the_default_is_an_equal_weight_mixture_sharing_the_draws(default_fit, tmp_path):
+    f = default_fit
+    assert f.label == "pow3+pow4" and f.weights_table() == {"pow3": 0.5, "pow4": 0.5}
+    assert [c.settings["draws"] for c in f.components] == [100, 100]  # one fit's budget, shared
+    assert f.latent([1e6]).shape == (400, 1)  # as many draws as one family with 200 per chain
+    for c in f.components:  # each family carries its own evidence for the extrapolation term
+        disc = c.discrepancy
+        assert disc.points == 8 and disc.misfit > 0 and disc.lam > 0
+        assert "gamma" in c.params_  # eight sizes: the noise may trend with n
+    cc.save(f, tmp_path / "mix.nc")
+    back = cc.load(tmp_path / "mix.nc")
+    assert back.label == "pow3+pow4"
+    np.testing.assert_array_equal(back.prob(0.75, [1e6]), f.prob(0.75, [1e6]))
+
+
+@pytest.mark.sampling
+def test_below_six_sizes_the_mixture_keeps_its_first_family():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        f = cc.fit(LONG_N[:5], LONG_Y[:5], draws=100, tune=100, chains=2, seed=1, check=False)
+    assert f.label == "pow3" and f.components == [f]
+
+
+def test_a_mixture_naming_a_family_twice_is_refused():
+    with pytest.raises(cc.CurvecastError, match="twice"):
+        cc.fit(LONG_N, LONG_Y, family="pow3+pow3")

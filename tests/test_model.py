@@ -19,11 +19,10 @@ from curvecast.priors import Prior
 
 N = [1000.0, 2000.0, 4000.0, 8000.0]
 Y = [0.2, 0.3, 0.35, 0.4]
-A = CurveData(N, Y, name="a")
-B = CurveData([10.0, 30.0, 100.0, 300.0, 1000.0], [0.9, 0.7, 0.5, 0.45, 0.43], increasing=False, name="b")
-B_REP = CurveData(
-    [10.0, 30.0, 100.0, 300.0, 1000.0, 1000.0], [0.9, 0.7, 0.5, 0.45, 0.43, 0.44], increasing=False, name="b"
-)
+#: three sizes, no replicates: one noise scale (no ``gamma``)
+A = CurveData(N[:3], Y[:3], name="a")
+B = CurveData([10.0, 100.0, 1000.0], [0.9, 0.5, 0.43], increasing=False, name="b")
+B_REP = CurveData([10.0, 100.0, 1000.0, 1000.0], [0.9, 0.5, 0.43, 0.44], increasing=False, name="b")
 
 
 def _spec(family="pow3", curves=(A,), priors=None, pooled=None):
@@ -61,8 +60,16 @@ def test_single_curve_model_is_todays_graph():
 
 
 def test_replicates_add_the_noise_exponent():
-    rep = CurveData(N + N, Y + [v + 0.01 for v in Y])
+    rep = CurveData(N[:3] + N[:3], Y[:3] + [v + 0.01 for v in Y[:3]])
     assert _free(_build(_spec(curves=(rep,)))) == ["y_ref", "alpha", "room_shifted", "sigma", "gamma"]
+
+
+def test_four_sizes_add_the_noise_exponent():
+    """From HETERO_MIN_SIZES sizes on the noise may shrink with n: early points weigh less."""
+    assert _spec(curves=(CurveData(N[:3], Y[:3]),)).param_names == ["y_ref", "room", "alpha", "sigma"]
+    four = _spec(curves=(CurveData(N, Y),))
+    assert four.hetero and four.param_names == ["y_ref", "room", "alpha", "sigma", "gamma"]
+    assert _free(_build(four)) == ["y_ref", "alpha", "room_shifted", "sigma", "gamma"]
 
 
 @pytest.mark.parametrize("fam", [pytest.param(f, id=f.name) for f in families.REGISTRY.values()])
@@ -138,12 +145,12 @@ def test_pooled_values_concatenate_the_curves():
     spec = _spec(curves=(A, B_REP))
     v = spec.values()
     np.testing.assert_array_equal(v["n_obs"], np.concatenate([A.n, B_REP.n]))
-    np.testing.assert_array_equal(v["curve_idx"], [0.0] * 4 + [1.0] * 6)
+    np.testing.assert_array_equal(v["curve_idx"], [0.0] * 3 + [1.0] * 4)
     np.testing.assert_array_equal(v["sign"], [1.0, -1.0])
-    np.testing.assert_array_equal(v["n_ref"], [8000.0, 1000.0])
+    np.testing.assert_array_equal(v["n_ref"], [4000.0, 1000.0])
     assert v["sym_y_last"][1] == pytest.approx(0.435)
     assert all(np.asarray(x).dtype == np.float64 for x in v.values())
-    assert spec.replicates and "gamma" in spec.param_names
+    assert spec.hetero and "gamma" in spec.param_names
 
 
 def test_pooled_likelihood_is_each_curves_own():

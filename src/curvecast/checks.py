@@ -6,12 +6,19 @@ These checks look at the data against the fit:
 
 * **direction**: the metric moves the wrong way as n grows (a loss declared
   increasing, an accuracy declared decreasing);
-* **outlier**: an observed point lies outside the central 99.98 % of the
+* **outlier**: an observed point lies outside the central 99.8 % of the
   leave-one-out predictive distribution of a fit to the other points (PSIS,
   no refit) and further from that fit than half the other points'
   range: a failed run at 0.0 in a rising curve;
 * **collapse**: such points sit at the largest sizes, below the fit: the curve
-  rose and then fell, which no monotone family describes.
+  rose and then fell, which no monotone family describes;
+* **contradicted** (leave-last-out): the same model, refitted without the last
+  size and, separately, without the last third of the log-n range, forecasts the
+  held-out points; when they lie further than :data:`LLO_RATIO` half-widths of
+  its 90 % predictive band from its median (the last point, or the mean over the
+  last third), the data contradict the model's extrapolation: a break, a dip,
+  a new regime. The forecast's band already widens with the misfit near n_ref;
+  the warning says that even so it is not to be trusted.
 
 Each finding is a short dict (``kind``, ``message``, ``points``) that travels
 with the fit's diagnostics into every answer.
@@ -19,16 +26,20 @@ with the fit's diagnostics into every answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from curvecast.results import CurveFit
+from curvecast.data import CurveData
+from curvecast.results import CurveFit, Forecast
 
 #: a point is flagged when its leave-one-out PIT lies outside [TAIL, 1 - TAIL]
-TAIL = 1e-4
+TAIL = 1e-3
 #: ... and its distance from the leave-one-out prediction exceeds this share of the other points' range
 MIN_JUMP = 0.5
+#: held-out points further than this many half-widths of a refit's 90 % band contradict the fit
+LLO_RATIO = 2.5
 #: rank correlation of the metric with n beyond which the declared direction is contradicted
 DIRECTION_RHO = -0.8
 
@@ -107,7 +118,7 @@ def point_checks(fit: CurveFit) -> list[dict[str, Any]]:
         {
             "kind": "outlier",
             "message": (
-                f"{len(points)} point(s) lie outside the 99.98 % predictive interval of a fit to the other points "
+                f"{len(points)} point(s) lie outside the 99.8 % predictive interval of a fit to the other points "
                 f"({shown}); a failed or mislabelled run? check or drop it"
             ),
             "points": points,
@@ -118,3 +129,41 @@ def point_checks(fit: CurveFit) -> list[dict[str, Any]]:
 def model_checks(fit: CurveFit) -> list[dict[str, Any]]:
     """Every way in which the data contradict the fit (empty when none)."""
     return direction_check(fit) + point_checks(fit)
+
+
+def held_out_sets(data: CurveData) -> list[tuple[str, np.ndarray]]:
+    """The leave-last-out splits: (what, rows held out), each leaving at least 3 sizes to fit."""
+    sizes = np.unique(data.n)
+    out: list[tuple[str, np.ndarray]] = []
+    if sizes.size >= 4:
+        out.append(("the last size", data.n == sizes[-1]))
+    lo, hi = np.log(sizes[0]), np.log(sizes[-1])
+    third = np.log(data.n) > hi - (hi - lo) / 3
+    if np.unique(data.n[~third]).size >= 3 and np.unique(data.n[third]).size >= 2:
+        out.append(("the last third of log n", third))
+    return out
+
+
+def leave_last_out(fit: Forecast, refit: Callable[[CurveData], Forecast], seed: int = 0) -> list[dict[str, Any]]:
+    """The **contradicted** check: refit without the last size(s) and score the held-out points."""
+    d = fit.data
+    for what, held in held_out_sets(d):
+        g = refit(d.select(~held))
+        q5, q50, q95 = np.quantile(g.measured(d.n[held], seed), [0.05, 0.5, 0.95], axis=0)
+        ratio = float(np.mean(np.abs(d.y[held] - q50) / np.maximum((q95 - q5) / 2, 1e-12)))
+        if ratio > LLO_RATIO:
+            points = [[float(n), float(y)] for n, y in zip(d.n[held], d.y[held], strict=True)]
+            return [
+                {
+                    "kind": "contradicted",
+                    "message": (
+                        f"a fit without {what} misses it by {ratio:.1f} half-widths of its 90 % band: the curve "
+                        "changes course (a break, a dip, a new regime) in a way the model does not describe, and "
+                        "its forecast beyond the data is not to be trusted; collect a point further out, or fit "
+                        "only the newest regime"
+                    ),
+                    "points": points,
+                    "ratio": ratio,
+                }
+            ]
+    return []

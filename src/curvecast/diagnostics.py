@@ -34,24 +34,25 @@ class Diagnostics:
 
     @property
     def problems(self) -> list[str]:
-        """What failed, as readable strings (empty when healthy)."""
-        if self.per_family:  # a mixture: the problems of the components that carry weight
-            return [
+        """What failed, as readable strings (empty when healthy).
+
+        A mixture reports the sampler problems of each component that carries weight,
+        with the ESS a component needs scaled by its weight (its draws are that share
+        of the mixture's), then the model checks once.
+        """
+        if self.per_family:
+            out = [
                 f"{name}: {p}"
                 for name, d in self.per_family.items()
                 if d.get("weight", 1.0) > ACTIVE_WEIGHT
-                for p in d.get("problems", [])
+                for p in _sampler_problems(d, ESS_MIN * d.get("weight", 1.0))
             ]
-        out = []
-        if self.divergences > 0:
-            out.append(f"{self.divergences} divergent transitions")
-        if not self.rhat_max <= RHAT_MAX:
-            out.append(f"r-hat {self.rhat_max:.3f} > {RHAT_MAX}")
-        if not self.ess_bulk_min >= ESS_MIN:
-            out.append(f"bulk ESS {self.ess_bulk_min:.0f} < {ESS_MIN}")
-        if not self.ess_tail_min >= ESS_MIN:
-            out.append(f"tail ESS {self.ess_tail_min:.0f} < {ESS_MIN}")
+        else:
+            out = _sampler_problems(self.to_numbers(), ESS_MIN)
         return out + [f"model check ({c['kind']}): {c['message']}" for c in self.checks]
+
+    def to_numbers(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("divergences", "rhat_max", "ess_bulk_min", "ess_tail_min")}
 
     @property
     def ok(self) -> bool:
@@ -59,14 +60,7 @@ class Diagnostics:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: the numbers, ``problems`` and ``ok`` (``retried``/``per_family`` when set)."""
-        out: dict[str, Any] = {
-            "divergences": self.divergences,
-            "rhat_max": self.rhat_max,
-            "ess_bulk_min": self.ess_bulk_min,
-            "ess_tail_min": self.ess_tail_min,
-            "ok": self.ok,
-            "problems": self.problems,
-        }
+        out: dict[str, Any] = self.to_numbers() | {"ok": self.ok, "problems": self.problems}
         if self.retried:
             out["retried"] = dict(self.retried)
         if self.per_family:
@@ -98,3 +92,17 @@ class Diagnostics:
             per_family={k: p.to_dict() | {"weight": float(weights[k])} for k, p in parts.items()},
             checks=next((p.checks for k, p in parts.items() if weights[k] > ACTIVE_WEIGHT and p.checks), ()),
         )
+
+
+def _sampler_problems(d: dict[str, Any], ess_min: float) -> list[str]:
+    """Divergences, r-hat and ESS problems of one fit's numbers (``ess_min`` scaled for a mixture's share)."""
+    out = []
+    if d["divergences"] > 0:
+        out.append(f"{d['divergences']} divergent transitions")
+    if not d["rhat_max"] <= RHAT_MAX:
+        out.append(f"r-hat {d['rhat_max']:.3f} > {RHAT_MAX}")
+    if not d["ess_bulk_min"] >= ess_min:
+        out.append(f"bulk ESS {d['ess_bulk_min']:.0f} < {ess_min:.0f}")
+    if not d["ess_tail_min"] >= ess_min:
+        out.append(f"tail ESS {d['ess_tail_min']:.0f} < {ess_min:.0f}")
+    return out

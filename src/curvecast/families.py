@@ -244,7 +244,7 @@ class Pow4(Saturating):
     priors = {
         "y_ref": _Y_REF,
         "room": _ROOM,
-        "alpha": Prior("LogNormal", mu=-0.7, sigma=0.8),
+        "alpha": Prior("LogNormal", mu=-0.5, sigma=1.0),
         "k": Prior("LogNormal", mu=-3.0, sigma=1.5),
     }
 

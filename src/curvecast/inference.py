@@ -19,23 +19,32 @@ from typing import Any
 
 import numpy as np
 
-from curvecast.checks import model_checks
+from curvecast.checks import leave_last_out, model_checks
 from curvecast.data import CurveData
 from curvecast.diagnostics import Diagnostics
 from curvecast.discrepancy import NONE as NO_DISCREPANCY
-from curvecast.discrepancy import Discrepancy
+from curvecast.discrepancy import Discrepancy, misfit
 from curvecast.engines import get_engine
 from curvecast.errors import CurvecastError, DiagnosticsWarning
 from curvecast.families import Family, get_family
 from curvecast.model import ModelSpec, pooled_params
 from curvecast.prior_sets import known_parameters, merged_priors, resolved_problems
 from curvecast.priors import Prior, PriorSet, load_prior_file, parse_prior_table
-from curvecast.results import AveragedFit, CurveFit, PooledFit
+from curvecast.results import AveragedFit, CurveFit, Forecast, PooledFit
 
-#: the calibrated default discrepancy (see benchmarks/RESULTS.md)
-DEFAULT_DISCREPANCY = Discrepancy()
+#: the calibrated default discrepancy: misfit-driven, sub-linear in log-distance, with a room floor
+#: for curves of few sizes (empirical Bayes across the dev corpora, see benchmarks/RESULTS.md)
+DEFAULT_DISCREPANCY = Discrepancy(kappa=0.2, q=2.0, lam=2.84, power=0.49, nu=2.0, ell=3.0, w_room=0.5)
 #: a fit with divergent transitions is sampled again with this smaller step-size target
 RETRY_TARGET_ACCEPT = 0.99
+#: the default model: an equal-weight mixture of these families (see benchmarks/RESULTS.md)
+DEFAULT_FAMILY = "pow3+pow4"
+#: draws (and tuning steps) per chain of the leave-last-out check's refits
+LLO_DRAWS = 250
+#: the fewest draws (and tuning steps) per chain a mixture gives one family
+MIN_SHARE = 100
+#: a mixture's second and later families are fitted from this many distinct sizes on
+MIXTURE_MIN_SIZES = 6
 #: the families averaged by ``auto`` (chosen by backtest, see benchmarks/RESULTS.md)
 AUTO_FAMILIES: tuple[str, ...] = ("pow3", "pow4", "mmf")
 
@@ -56,9 +65,11 @@ def diagnose(idata: Any, var_names: list[str]) -> Diagnostics:
 
 def warn_if_unhealthy(diag: Diagnostics, what: str) -> None:
     if diag.problems:
+        sampler_only = not diag.checks
         warnings.warn(
-            f"{what}: sampler diagnostics failed ({'; '.join(diag.problems)}); "
-            "treat the answers with caution, or refit with more draws",
+            f"{what}: {'sampler diagnostics failed' if sampler_only else 'diagnostics or model checks failed'} "
+            f"({'; '.join(diag.problems)}); treat the answers with caution"
+            + (", or refit with more draws" if sampler_only else ""),
             DiagnosticsWarning,
             stacklevel=3,
         )
@@ -138,7 +149,7 @@ def fit(
     y: Any = None,
     *,
     data: CurveData | None = None,
-    family: str = "pow3",
+    family: str = DEFAULT_FAMILY,
     priors: PriorSet | str | Path | None = None,
     increasing: bool = True,
     metric_min: float | None = None,
@@ -153,7 +164,8 @@ def fit(
     name: str = "curve",
     discrepancy: Discrepancy | bool = True,
     retry_divergent: bool = True,
-) -> CurveFit | AveragedFit:
+    check: bool = True,
+) -> Forecast:
     """Fit a learning curve with NUTS.
 
     Parameters
@@ -163,8 +175,9 @@ def fit(
     data : CurveData, optional
         Instead of ``n``/``y``/bounds.
     family : str
-        A registered family name (see ``curvecast.families``) or ``"auto"`` to
-        average over :data:`AUTO_FAMILIES`.
+        A registered family name (see ``curvecast.families``); several joined by ``+``
+        for an equal-weight mixture (the default, ``"pow3+pow4"``, see :func:`fit_mixture`);
+        or ``"auto"`` to average over :data:`AUTO_FAMILIES` with stacking weights.
     priors : dict or path to a TOML file, optional
         Per-family, per-parameter overrides: ``{"pow3": {"alpha": Prior(...)}}``.
     seed : int
@@ -181,10 +194,14 @@ def fit(
         ``target_accept`` = ``RETRY_TARGET_ACCEPT``: smaller steps get through the
         narrow ridges of flat or dipping curves. The second fit is kept, and
         ``diagnostics.retried`` records the first try's divergences.
+    check : bool
+        Run the leave-last-out check (``curvecast.checks.leave_last_out``): two quick refits
+        (2 chains x :data:`LLO_DRAWS`) without the last size and without the last third of
+        log n; a contradiction is reported in ``diagnostics.checks``.
 
     Returns
     -------
-    CurveFit, or AveragedFit for ``family="auto"``.
+    CurveFit, or AveragedFit for a mixture or ``family="auto"``.
     """
     if data is None:
         if n is None or y is None:
@@ -203,9 +220,29 @@ def fit(
         "discrepancy": discrepancy,
         "retry_divergent": retry_divergent,
     }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiagnosticsWarning)  # reported once below, checks included
+        result = _fit_family(data, family, pset, **kw)
+        if check:
+            quick = kw | {"draws": LLO_DRAWS, "tune": LLO_DRAWS, "chains": 2, "seed": int(seed) + 1}
+            quick["retry_divergent"] = False
+            found = leave_last_out(result, lambda d: _fit_family(d, family, pset, **quick), seed=int(seed))
+            if found:
+                first = result.components[0]  # a mixture's diagnostics are rebuilt from it on load
+                first.diagnostics = replace(first.diagnostics, checks=(*first.diagnostics.checks, *found))
+                if result is not first:
+                    result.diagnostics = replace(result.diagnostics, checks=(*result.diagnostics.checks, *found))
+    warn_if_unhealthy(result.diagnostics, f"{result.label} fit of {data.name!r}")
+    return result
+
+
+def _fit_family(data: CurveData, family: str, priors: PriorSet | None, **kw: Any) -> Forecast:
+    """One family, a ``+``-joined mixture, or ``auto``."""
     if family == "auto":
-        return fit_auto(data, priors=pset, **kw)
-    return _fit_one(data, get_family(family), pset, **kw)
+        return fit_auto(data, priors=priors, **kw)
+    if "+" in family:
+        return fit_mixture(data, tuple(family.split("+")), priors=priors, **kw)
+    return _fit_one(data, get_family(family), priors, **kw)
 
 
 def _fit_one(
@@ -227,14 +264,23 @@ def _fit_one(
     )
     params = _draws(idata.posterior, spec.param_names)
     disc = _discrepancy(discrepancy)
-    if disc.kappa > 0:
+    if disc.active:
         params["disc_z"] = disc.draw(params["sigma"].size, int(sampler["seed"]))
     settings = {k: sampler[k] for k in ("draws", "tune", "chains", "seed")}
     settings |= {"target_accept": accept, "engine": eng_name, "discrepancy": disc.to_dict()}
     result = CurveFit(fam, data, merged, params, diag, settings, idata=idata)
+    _add_evidence(result)
     result.diagnostics = replace(diag, checks=tuple(model_checks(result)))
-    warn_if_unhealthy(result.diagnostics, f"{fam.name} fit of {data.name!r}")
     return result
+
+
+def _add_evidence(f: CurveFit) -> None:
+    """Record the curve's evidence in its discrepancy term: the misfit F near n_ref and the sizes m."""
+    disc = f.discrepancy
+    if disc.active:
+        median = np.median(f.latent(f.data.n), axis=0)  # the shift is zero inside the data
+        disc = replace(disc, misfit=misfit(f.data.n, f.data.y, median), points=int(np.unique(f.data.n).size))
+        f.settings["discrepancy"] = disc.to_dict()
 
 
 def stacking_weights(fits: list[CurveFit]) -> np.ndarray:
@@ -267,14 +313,33 @@ def fit_auto(
             fam.check_data(data)
         except CurvecastError:
             continue  # e.g. a family that needs a bound this metric lacks
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DiagnosticsWarning)  # reported once, for the mixture
-            fits.append(_fit_one(data, fam, priors, **kw))
+        fits.append(_fit_one(data, fam, priors, **kw))
     if not fits:
         raise CurvecastError("no family in the auto set can describe this metric; pass --family and bounds")
-    avg = AveragedFit(fits, stacking_weights(fits) if len(fits) > 1 else np.ones(1))
-    warn_if_unhealthy(avg.diagnostics, f"auto fit of {data.name!r}")
-    return avg
+    return AveragedFit(fits, stacking_weights(fits) if len(fits) > 1 else np.ones(1))
+
+
+def fit_mixture(data: CurveData, families: tuple[str, ...], *, priors: PriorSet | None = None, **kw: Any) -> Forecast:
+    """An equal-weight mixture of ``families`` (the default ``pow3+pow4``), draws pooled.
+
+    Each of the k families fitted is sampled with ``draws / k`` draws and ``tune / k`` tuning
+    steps per chain (at least :data:`MIN_SHARE`, or all if fewer were asked), so the mixture
+    holds as many draws as a one-family fit and costs about as much. The first family is
+    always fitted; the others only from :data:`MIXTURE_MIN_SIZES` distinct sizes on, since
+    their extra shape parameters are not identified by fewer points. With a single
+    component left, that component's fit is returned.
+    """
+    fams = [get_family(name) for name in families]
+    if len({f.name for f in fams}) < len(fams):
+        raise CurvecastError(f"the mixture {'+'.join(families)!r} names a family twice")
+    sizes = np.unique(data.n).size
+    fams = fams[:1] + (fams[1:] if sizes >= MIXTURE_MIN_SIZES else [])
+    k = len(fams)  # the families share the draws and tuning steps: a mixture costs about one fit
+    share = kw | {key: max(kw[key] // k, min(kw[key], MIN_SHARE)) for key in ("draws", "tune")}
+    fits = [_fit_one(data, fam, priors, **share) for fam in fams]
+    if len(fits) == 1:
+        return fits[0]
+    return AveragedFit(fits, np.full(len(fits), 1 / len(fits)), method="fixed")
 
 
 def fit_pooled(
@@ -323,9 +388,10 @@ def fit_pooled(
     fits = {}
     for i, c in enumerate(curves):
         params = _draws(post, spec.param_names, curve=c.name)
-        if disc.kappa > 0:
+        if disc.active:
             params["disc_z"] = disc.draw(params["sigma"].size, int(seed) + i)
-        fits[c.name] = CurveFit(fam, c, merged, params, diag, settings, idata=_curve_slice(idata, c.name))
+        fits[c.name] = CurveFit(fam, c, merged, params, diag, dict(settings), idata=_curve_slice(idata, c.name))
+        _add_evidence(fits[c.name])
     hyper = {str(v): np.asarray(post[v]).reshape(-1) for v in post.data_vars if str(v).startswith(("mu_", "tau_"))}
     warn_if_unhealthy(diag, f"pooled {fam.name} fit of {len(curves)} curves")
     return PooledFit(fam, fits, hyper, diag, settings, idata=idata)

@@ -17,7 +17,7 @@ nutpie's unconstrained point, and the model's dimensions (``curve``) are
 frozen at their lengths, which the identity records.
 
 The cache key hashes the model's identity (``ModelSpec.identity``: family,
-priors, number of curves, pooled parameters, replicates), the curvecast sources
+priors, number of curves, pooled parameters, noise trend), the curvecast sources
 and the versions of the libraries that build the graph, so a change to any of
 them compiles afresh instead of reusing stale code. ``load`` and ``store``
 raise :class:`CacheError` naming the cause when they cannot serve a model; the
@@ -159,7 +159,7 @@ def _source_digest() -> str:
 
 
 def model_key(identity: tuple[Any, ...]) -> str:
-    """Cache key of a model described by ``identity`` (family, priors, replicates...)."""
+    """Cache key of a model described by ``identity`` (family, priors, noise trend...)."""
     return hashlib.sha256((_source_digest() + repr(identity)).encode()).hexdigest()[:32]
 
 

@@ -6,7 +6,10 @@ the scale constants enter as ``pm.Data`` so that one compiled model per
 curves only swap the data (see :mod:`curvecast.engines`).
 
 One curve: ``y_i ~ Normal(f(n_i; theta), sigma_i)``, each parameter with its
-``Prior``; saturating families with a ridge (``Family.ridge``) sample ``room``
+``Prior``; ``sigma_i = sigma * (n_i / n_ref)^-gamma`` when the curve has replicate
+runs or at least ``HETERO_MIN_SIZES`` sizes (points far below n_ref are noisier and
+less like the regime of the forecast, and ``gamma`` learns by how much), else
+``sigma_i = sigma``; saturating families with a ridge (``Family.ridge``) sample ``room``
 along the data's ridge.
 
 Several curves (``curve`` dimension, K curves): every parameter has one value
@@ -39,6 +42,8 @@ _GRAPH_VERSION = 1
 UNPOOLED = ("y_ref",)
 #: the prior distributions a pooled parameter may have (they fix its hyper-mean)
 POOLABLE = ("LogNormal", "Beta")
+#: distinct sizes from which the noise scale's trend in n (``gamma``) is fitted without replicates
+HETERO_MIN_SIZES = 4
 #: the per-curve scale constants besides the data symbols
 _SCALARS = ("n_ref", "sign", "best", "worst")
 
@@ -120,14 +125,15 @@ class ModelSpec:
         return len(self.curves) > 1
 
     @property
-    def replicates(self) -> bool:
-        """True when any curve has replicate runs: the noise then shrinks with n."""
-        return any(c.has_replicates for c in self.curves)
+    def hetero(self) -> bool:
+        """True when the noise may shrink with n (``gamma``): a curve has replicate runs or
+        at least :data:`HETERO_MIN_SIZES` distinct sizes."""
+        return any(c.has_replicates or np.unique(c.n).size >= HETERO_MIN_SIZES for c in self.curves)
 
     @property
     def param_names(self) -> list[str]:
         """Family parameters and noise parameters, as named in the posterior."""
-        return [*self.family.params, "sigma", *(["gamma"] if self.replicates else [])]
+        return [*self.family.params, "sigma", *(["gamma"] if self.hetero else [])]
 
     @property
     def free_vars(self) -> list[str]:
@@ -146,7 +152,7 @@ class ModelSpec:
             self.family.name,
             len(self.curves),
             self.pooled,
-            self.replicates,
+            self.hetero,
             priors,
         )
 
@@ -173,8 +179,7 @@ class ModelSpec:
     def build(self, *, ridge_coordinates: bool = True) -> Any:
         """The PyMC model.
 
-        ``sigma_i = sigma`` without replicates; with replicates
-        ``sigma_i = sigma * (n_i / n_ref)^-gamma``. A single curve of a family with
+        ``sigma_i = sigma * (n_i / n_ref)^-gamma`` when :attr:`hetero`, else ``sigma``. A single curve of a family with
         ``Family.ridge`` samples ``room`` along the data's ridge (same posterior, far
         fewer divergences); ``ridge_coordinates=False`` samples ``logit(room)`` directly.
         """
@@ -191,7 +196,7 @@ class ModelSpec:
                 idx = pt.cast(d["curve_idx"], "int64")
                 theta = {p: self._per_curve(p, syms) for p in fam.params}
                 sigma = self._prior_rv("sigma", syms)
-                gamma = self._prior_rv("gamma", syms) if self.replicates else None
+                gamma = self._prior_rv("gamma", syms) if self.hetero else None
                 obs = {p: v[idx] for p, v in theta.items()}
                 n_ref, sigma_obs = d["n_ref"][idx], sigma[idx]
                 scale = Scale(n_ref=n_ref, sign=d["sign"][idx], best=d["best"][idx], worst=d["worst"][idx])
@@ -208,7 +213,7 @@ class ModelSpec:
                 scale = Scale(n_ref=d["n_ref"], sign=d["sign"], best=d["best"], worst=d["worst"])
                 mu = fam.mean(d["n_obs"], theta, scale, pytensor_ops())
                 sigma_obs = self._prior_rv("sigma", syms)
-                if self.replicates:
+                if self.hetero:
                     gamma = self._prior_rv("gamma", syms)
                     sigma_obs = sigma_obs * (d["n_obs"] / d["n_ref"]) ** (-gamma)
             pm.Normal("y", mu=mu, sigma=sigma_obs, observed=d["y_obs"], shape=d["n_obs"].shape)

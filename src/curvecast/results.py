@@ -72,6 +72,8 @@ class Forecast:
     bounded: bool
     components: list[CurveFit]
     weights: np.ndarray
+    #: how the components' weights were set: "single", "fixed" or "stacking"
+    method: str = "single"
 
     # -- provided by subclasses ---------------------------------------------
     @property
@@ -297,7 +299,7 @@ class CurveFit(Forecast):
             return np.asarray(self.family.mean(n, theta, self.scale), float)
 
     def _has_shift(self) -> bool:
-        return self.discrepancy.kappa > 0 and "disc_z" in self.params_
+        return self.discrepancy.active and "disc_z" in self.params_
 
     def _room(self) -> np.ndarray:
         """D: room to the metric's bound at n_ref per draw (observed spread if unbounded)."""
@@ -310,9 +312,9 @@ class CurveFit(Forecast):
         return np.asarray(room**w * spread ** (1.0 - w))
 
     def _shift_scale(self, n: np.ndarray) -> np.ndarray:
-        """s(n) = kappa * D * h(n) per draw, without the draw's z: (draws, len(n))."""
+        """The discrepancy's scale s(n) per draw, without the draw's z: (draws, len(n))."""
         disc = self.discrepancy
-        return disc.kappa * self._room()[:, None] * disc.h(n, self.data.n_ref)[None, :]
+        return disc.level(self._room())[:, None] * disc.h(n, self.data.n_ref)[None, :]
 
     def latent(self, n: Any) -> np.ndarray:
         """Draws of the true curve at ``n``: the family's curve plus model discrepancy."""
@@ -377,7 +379,7 @@ class CurveFit(Forecast):
         hi = np.log(grid[first])
         theta = {k: v[todo] for k, v in self.params_.items()}
         disc = self.discrepancy
-        scale = disc.kappa * theta["disc_z"] * self._room()[todo]
+        scale = theta["disc_z"] * disc.level(self._room()[todo])
         for _ in range(30):  # bisection inside the bracketing grid cell, one n per draw
             mid = 0.5 * (lo + hi)
             curve = self.data.clip(self._curve(np.exp(mid), theta) + scale * disc.h(np.exp(mid), self.data.n_ref))
@@ -409,22 +411,28 @@ class CurveFit(Forecast):
 
 
 class AveragedFit(Forecast):
-    """A weighted mixture of :class:`CurveFit` posteriors (``family="auto"``).
+    """A weighted mixture of :class:`CurveFit` posteriors: fixed weights (``family="pow3+pow4"``)
+    or stacking weights (``family="auto"``).
 
     ``idata_`` is a dict ``{family: InferenceData}``, the form ``az.compare`` takes.
     """
 
-    def __init__(self, components: list[CurveFit], weights: Any, n_draws: int | None = None) -> None:
+    def __init__(
+        self, components: list[CurveFit], weights: Any, n_draws: int | None = None, method: str = "stacking"
+    ) -> None:
         if not components:
             raise CurvecastError("model averaging needs at least one fitted family")
         self.components = list(components)
         self.weights = np.asarray(weights, float)
+        #: how the weights were set: "stacking" (PSIS-LOO, ``auto``) or "fixed" (a mixture such as pow3+pow4)
+        self.method = method
         self.data = components[0].data
         self.settings = components[0].settings
         active = [c for c, w in zip(components, self.weights, strict=True) if w > ACTIVE_WEIGHT]
         self.bounded = all(c.bounded for c in active)
         self.diagnostics = Diagnostics.combine({c.family.name: c.diagnostics for c in components}, self.weights_table())
-        total = n_draws or components[0].n_draws
+        # a fixed mixture's families share one fit's draws: keep them all; stacking resamples to one fit's count
+        total = n_draws or (sum(c.n_draws for c in components) if method == "fixed" else components[0].n_draws)
         counts = np.floor(self.weights * total).astype(int)
         counts[np.argmax(self.weights)] += total - counts.sum()
         # evenly spaced draws from each component, so every chain contributes
@@ -439,6 +447,8 @@ class AveragedFit(Forecast):
 
     @property
     def label(self) -> str:
+        if self.method == "fixed":
+            return "+".join(self.weights_table())
         shown = [f"{k} {w:.2f}" for k, w in self.weights_table().items() if w > 0.005]
         return "auto(" + ", ".join(shown) + ")"
 

@@ -16,7 +16,7 @@ import numpy as np
 from curvecast.data import CurveData
 from curvecast.errors import CurvecastError, DiagnosticsWarning
 from curvecast.families import get_family
-from curvecast.inference import fit
+from curvecast.inference import DEFAULT_FAMILY, fit
 from curvecast.outputs import atomic_write
 from curvecast.prior_sets import merged_priors
 from curvecast.priors import Prior, PriorSet
@@ -96,13 +96,17 @@ def compare(
     data: CurveData,
     prior_sets: dict[str, PriorSet | None],
     *,
-    family: str,
+    family: str | None,
     target: float | None,
     at: float,
     prob: float,
     fit_kwargs: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], dict[str, tuple[Any, Any]]]:
-    """For each prior set: prior and posterior bands at ``at``, P(target at n) and n needed."""
+    """For each prior set: prior and posterior bands at ``at``, P(target at n) and n needed.
+
+    Priors belong to one family: ``family`` (default: the default mixture's first family).
+    """
+    family = family or DEFAULT_FAMILY.split("+")[0]
     fam = get_family(family)
     fam.check_data(data)
     rows, fits = [], {}
