@@ -66,7 +66,7 @@ def score_fit(
 ) -> dict[str, Any]:
     """Score a fit of ``train`` against the held-out rows ``(n_out, y_out)``."""
     draws = f.measured(n_out, seed=seed)
-    med = np.median(draws, axis=0)
+    med = np.median(f.latent(n_out), axis=0)  # the point forecast the tool reports (``predict``'s median)
     last_n = n_out.max()
     final_true = float(y_out[n_out == last_n].mean())
     final_idx = int(np.nonzero(n_out == last_n)[0][0])
@@ -91,6 +91,7 @@ def score_fit(
     row["divergences"] = int(f.diagnostics.divergences)
     row["retried"] = int(any(c.diagnostics.retried for c in f.components))
     row["rhat_max"] = float(f.diagnostics.rhat_max)
+    row["checks"] = ",".join(sorted({c["kind"] for c in f.diagnostics.checks}))
     row["seconds"] = seconds
     for peer, pred in predict_peers(train, n_out).items():
         row[f"{peer}_mae_final"] = abs(float(pred[final_idx]) - final_true)
@@ -147,6 +148,7 @@ def summarize(rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
         "lpd_mean": float(np.mean(col("lpd"))),
         "divergent_fits": int(np.sum(col("divergences") > 0)),
         "retried_fits": int(sum(int(r.get("retried", 0)) for r in rows)),
+        "warned_fits": int(sum(bool(r.get("checks")) for r in rows)),
         "seconds": seconds,
     }
     for b in PEERS:
@@ -198,8 +200,12 @@ def run_backtest(
     progress: Callable[[int, int], None] | None = None,
     pool_by: str | None = None,
     masks: dict[str, np.ndarray] | None = None,
+    scheduler: Any = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
-    """Backtest every curve; parallel over ``jobs`` processes (default: all cores).
+    """Backtest every curve; parallel over ``jobs`` processes (default: all cores), or on Dask:
+    ``scheduler`` is an address, ``"local"`` (a LocalCluster of ``workers``) or an open runner
+    (see :func:`curvecast.parallel.map_curves`).
 
     ``masks`` (curve name -> boolean array aligned with its ``n``) mark the rows to fit
     on, for corpora that carry their own split; ``cutoff`` is then not used.
@@ -213,11 +219,13 @@ def run_backtest(
     t0 = time.perf_counter()
     groups = group_curves(curves, pool_by) if pool_by else [[c] for c in curves]
     jobs = n_jobs(jobs, len(groups))
-    kw = {"chains": 4, "draws": 1000, "tune": 1000, "cores": 1 if jobs > 1 else None} | (fit_kwargs or {})
+    kw = {"chains": 4, "draws": 1000, "tune": 1000, "cores": 1 if jobs > 1 or scheduler else None} | (fit_kwargs or {})
     tasks: list[Task] = [
         (g, cutoff, kw, seed, bool(pool_by), {c.name: masks[c.name] for c in g if c.name in masks}) for g in groups
     ]
-    batches, interrupted = map_curves(_worker, tasks, jobs=jobs, progress=progress)
+    batches, interrupted = map_curves(
+        _worker, tasks, jobs=jobs, progress=progress, scheduler=scheduler, workers=workers
+    )
     results = [r for b in batches for r in b]
     rows = [r for r in results if r is not None and "error" not in r]
     errors = [r for r in results if r is not None and "error" in r]

@@ -1,18 +1,50 @@
-"""Bulk forecasts: one row of answers per curve (``curvecast batch``)."""
+"""Bulk forecasts (``curvecast batch``): one row of answers per curve, streamed and resumable.
+
+A :class:`Batch` reads its curves file in chunks (:mod:`curvecast.curve_stream`), hands the curves to
+a runner (:mod:`curvecast.parallel`: this process, local processes, or Dask) with at most
+``chunk_size`` of them in flight, and appends each answer to the output as it finishes
+(:mod:`curvecast.answer_file`). Memory stays flat whatever the file size. A curve that cannot be
+fitted (fewer than 3 sizes, a sampler error, a worker that died) gets a row with its error and never
+stops the run. With ``resume`` the curves already in the output are skipped. Ctrl-C keeps what has
+finished, marked ``run_status = interrupted``; a run that ends marks every row ``complete``.
+
+Every curve is fitted with the same settings and seed wherever it runs, so its answers do not
+depend on the engine or on the number of workers.
+"""
 
 from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from curvecast.answer_file import COMPLETE, INTERRUPTED, AnswerFile
+from curvecast.curve_stream import CurveFile
 from curvecast.data import CurveData
 from curvecast.errors import CurvecastError
 from curvecast.inference import fit
-from curvecast.parallel import map_curves, n_jobs
+from curvecast.parallel import InProcess, Runner, check_runner_options, open_runner
+
+#: curves in flight at once, by default
+DEFAULT_CHUNK = 64
+#: ``progress(done, total, failed)``
+Progress = Callable[[int, int, int], None]
+
+
+def answer_columns(at: Sequence[float], targets: Sequence[float], prob: float) -> dict[str, str]:
+    """The columns of a batch's output, in order, with their kind (``str``, ``float``, ``int``, ``bool``)."""
+    cols = {"curve": "str", "family": "str", "n_points": "int", "n_max": "float"}
+    for n in at:
+        cols |= {f"median@{n:.0f}": "float", f"q5@{n:.0f}": "float", f"q95@{n:.0f}": "float"}
+    for t in targets:
+        cols |= {f"p_reach_{t:g}@{n:.0f}": "float" for n in at}
+        cols |= {f"n_needed_{t:g}_p{prob:g}": "float", f"p_never_{t:g}": "float"}
+    cols |= {"divergences": "int", "rhat_max": "float", "ess_bulk_min": "float", "diagnostics_ok": "bool"}
+    return cols | {"seconds": "float", "error": "str"}
 
 
 def answer_curve(
@@ -47,48 +79,173 @@ def answer_curve(
     return row
 
 
-def _worker(args: tuple[CurveData, dict[str, Any]]) -> dict[str, Any]:
-    data, kw = args
+def answer_task(task: tuple[CurveData, dict[str, Any]]) -> dict[str, Any]:
+    """One curve's row, wherever it runs; an error (bad data, the sampler failed) is a row too."""
+    data, kw = task
+    t0 = time.perf_counter()
     try:
         return answer_curve(data, **kw)
     except CurvecastError as e:
-        return {"curve": data.name, "error": str(e)}
+        return {"curve": data.name, "error": str(e), "seconds": time.perf_counter() - t0}
+    except Exception as e:  # a sampler crash must not stop the other curves
+        return {"curve": data.name, "error": f"{type(e).__name__}: {e}", "seconds": time.perf_counter() - t0}
+
+
+def _default_curve(name: str, n: np.ndarray, y: np.ndarray) -> CurveData:
+    return CurveData(n, y, name=name)
+
+
+class Batch:
+    """A batch planned and checked before any work: the curves, the output, what is left to do.
+
+    Parameters
+    ----------
+    source : path
+        Long file of curves (CSV, TSV or JSON lines, compressed or not: ``curve, n, metric``).
+    output : path
+        Answers, Parquet (``.parquet``) or CSV (otherwise), one row per curve.
+    at, targets, prob
+        Sizes for the bands and P(reach), target metric values, and the probability for n needed.
+    fit_kwargs : dict
+        Keyword arguments of :func:`curvecast.fit` (family, priors, draws, chains, seed, ...).
+    make_curve : callable
+        ``(name, n, y) -> CurveData`` (direction and bounds); default: increasing, bounds inferred.
+    resume : bool
+        Keep the curves already in ``output`` and do only the others.
+    chunk_size : int
+        Curves in flight at once; curves are read from the file as slots free up.
+    """
+
+    def __init__(
+        self,
+        source: str | Path,
+        output: str | Path,
+        *,
+        at: Sequence[float],
+        targets: Sequence[float] = (),
+        prob: float = 0.8,
+        fit_kwargs: dict[str, Any] | None = None,
+        make_curve: Callable[[str, np.ndarray, np.ndarray], CurveData] | None = None,
+        x: str | None = None,
+        y: str | None = None,
+        limit: int | None = None,
+        resume: bool = False,
+        chunk_size: int = DEFAULT_CHUNK,
+    ) -> None:
+        if not at:
+            raise CurvecastError("pass at least one --at N")
+        if chunk_size < 1:
+            raise CurvecastError(f"--chunk-size must be at least 1, got {chunk_size}")
+        self.at, self.targets, self.prob = [float(v) for v in at], [float(t) for t in targets], float(prob)
+        self.fit_kwargs, self.chunk_size = dict(fit_kwargs or {}), chunk_size
+        self.make_curve = make_curve or _default_curve
+        self.curves = CurveFile(source, x=x, y=y)
+        self.names = self.curves.scan(limit=limit, check=self._check)
+        self.out = AnswerFile(output, answer_columns(self.at, self.targets, self.prob), resume=resume)
+        self.skipped = sum(name in self.out for name in self.names)
+
+    def _check(self, name: str, n: np.ndarray, y: np.ndarray) -> None:
+        """Targets outside a curve's bounds are a mistake in the command: refused before any work.
+        A curve that cannot be built (fewer than 3 sizes) is not: it gets an error row later."""
+        try:
+            data = self.make_curve(name, n, y)
+        except CurvecastError:
+            return
+        for t in self.targets:
+            try:
+                data.check_target(t)
+            except CurvecastError as e:
+                raise CurvecastError(f"curve {name!r}: {e}") from None
+
+    @property
+    def todo(self) -> int:
+        """Curves this run will answer."""
+        return len(self.names) - self.skipped
+
+    def _tasks(self, kw: dict[str, Any], bad: list[dict[str, Any]]) -> Iterator[tuple[CurveData, dict[str, Any]]]:
+        for i, (name, n, y) in enumerate(self.curves):
+            if i >= len(self.names):
+                return
+            if name in self.out:
+                continue
+            try:
+                yield self.make_curve(name, n, y), kw
+            except CurvecastError as e:
+                bad.append({"curve": name, "error": str(e)})
+
+    def run(self, runner: Runner, progress: Progress | None = None) -> dict[str, Any]:
+        """Answer every curve left to do on ``runner``; returns what happened (counts, times, status)."""
+        cores = None if isinstance(runner, InProcess) else 1  # one worker, one core
+        kw = {"at": self.at, "targets": self.targets, "prob": self.prob}
+        kw["fit_kwargs"] = {"cores": cores} | self.fit_kwargs
+        done = failed = 0
+        first: float | None = None
+        bad: list[dict[str, Any]] = []
+        t0 = time.perf_counter()
+
+        def record(row: dict[str, Any]) -> None:
+            nonlocal done, failed, first
+            if self.out.append(row):
+                done, failed = done + 1, failed + ("error" in row and row["error"] is not None)
+                first = first if first is not None else time.perf_counter() - t0
+                if progress:
+                    progress(done, self.todo, failed)
+
+        interrupted = False
+        if progress:
+            progress(0, self.todo, 0)
+        try:
+            window = max(self.chunk_size, 2 * runner.workers)
+            for task, outcome in runner.imap(answer_task, self._tasks(kw, bad), window):
+                while bad:
+                    record(bad.pop())
+                if isinstance(outcome, BaseException):  # outside the task: its worker died, again and again
+                    outcome = {"curve": task[0].name, "error": f"{type(outcome).__name__}: {outcome}"}
+                record(outcome)
+            while bad:
+                record(bad.pop())
+        except KeyboardInterrupt:
+            interrupted = True
+        try:
+            self.out.finish({name: i for i, name in enumerate(self.names)}, INTERRUPTED if interrupted else COMPLETE)
+        except KeyboardInterrupt:  # during the final rewrite: the file keeps its rows, marked incomplete
+            interrupted = True
+        secs = time.perf_counter() - t0
+        return {
+            "curves": len(self.names),
+            "answered": done - failed,
+            "failed": failed,
+            "skipped": self.skipped,
+            "remaining": self.todo - done,
+            "seconds": secs,
+            "curves_per_minute": 60 * done / secs if secs > 0 and done else 0.0,
+            "first_answer_seconds": first,
+            "interrupted": interrupted,
+            "run_status": INTERRUPTED if interrupted else COMPLETE,
+            "output": str(self.out.path),
+            "engine": runner.description,
+            "dashboard": runner.dashboard,
+            "streamed": self.curves.streamed,
+        }
 
 
 def run_batch(
-    curves: list[CurveData],
+    source: str | Path,
+    output: str | Path,
     *,
-    at: list[float],
-    targets: list[float],
-    prob: float = 0.8,
-    fit_kwargs: dict[str, Any] | None = None,
     jobs: int | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[Any, dict[str, Any]]:
-    """Answers for every curve as a DataFrame (input order) plus throughput stats."""
-    import pandas as pd
-
-    for t in targets:
-        for c in curves:
-            c.check_target(t)
-    if not at:
-        raise CurvecastError("pass at least one --at N")
-    jobs = n_jobs(jobs, len(curves))
-    fit_kw = {"cores": 1 if jobs > 1 else None} | (fit_kwargs or {})
-    kw = {"at": list(at), "targets": list(targets), "prob": prob, "fit_kwargs": fit_kw}
-    t0 = time.perf_counter()
-    rows, interrupted = map_curves(_worker, [(c, kw) for c in curves], jobs=jobs, progress=progress)
-    secs = time.perf_counter() - t0
-    order = {c.name: i for i, c in enumerate(curves)}
-    rows.sort(key=lambda r: order[r["curve"]])
-    stats = {
-        "curves": len(rows),
-        "failed": sum("error" in r for r in rows),
-        "seconds": secs,
-        "curves_per_minute": 60 * len(rows) / secs if secs > 0 else float("nan"),
-        "interrupted": interrupted,
-    }
-    df = pd.DataFrame(rows)
-    if "error" not in df.columns:
-        df["error"] = np.nan
-    return df, stats
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    on_start: Callable[[Batch, Runner], None] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Plan a :class:`Batch` (``kwargs``: its parameters) and run it over ``jobs`` local processes
+    (default: all cores) or on Dask (``scheduler``: an address, or ``"local"`` with ``workers``).
+    ``on_start(batch, runner)`` is called once the runner is up (to print the plan, the dashboard)."""
+    check_runner_options(jobs=jobs, scheduler=scheduler, workers=workers)
+    batch = Batch(source, output, **kwargs)
+    with open_runner(jobs=jobs, scheduler=scheduler, workers=workers, n_tasks=batch.todo) as runner:
+        if on_start is not None:
+            on_start(batch, runner)
+        return batch.run(runner, progress)

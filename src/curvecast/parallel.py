@@ -1,34 +1,41 @@
-"""Spread per-curve work over processes; each worker compiles a family once and reuses it."""
+"""Where per-curve work runs: in this process, in a pool of local processes, or on a Dask cluster.
+
+Every runner has one method, ``imap(fn, tasks, window)``: it yields ``(task, outcome)`` as tasks
+finish, pulling tasks lazily with at most ``window`` in flight, so a run over a file of any size
+holds ``window`` tasks in memory. ``outcome`` is ``fn(task)``, or the exception that stopped it
+outside ``fn`` (a worker that died, a result that could not be sent back). Each worker process
+is kept for every task it gets, so it compiles (or loads) a model once and reuses it.
+
+The local runners need nothing beyond the standard library; the Dask runner lives in
+:mod:`curvecast.distributed` and is imported only when a ``scheduler`` is asked for.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import queue
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
+
+from curvecast.errors import CurvecastError
+from curvecast.processes import init_worker, safe_path
+
+#: the ``scheduler`` value that starts a Dask LocalCluster on this machine
+LOCAL = "local"
 
 
-def _init_worker() -> None:
-    import signal
-    import warnings
+class Runner(Protocol):
+    """Runs tasks somewhere and yields ``(task, outcome)`` as they finish."""
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    warnings.simplefilter("ignore")
+    #: how many tasks run at once
+    workers: int
+    #: one line for people: "2 local processes", "Dask LocalCluster, 2 workers", ...
+    description: str
+    #: the Dask dashboard's address, when there is one
+    dashboard: str | None
 
-
-@contextlib.contextmanager
-def _safe_path() -> Iterator[None]:
-    """Spawned workers start as ``python -c ...``, which would put the current directory first on
-    ``sys.path``: PYTHONSAFEPATH keeps it off, so a ``json.py`` there is never imported."""
-    old = os.environ.get("PYTHONSAFEPATH")
-    os.environ["PYTHONSAFEPATH"] = "1"
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("PYTHONSAFEPATH", None)
-        else:
-            os.environ["PYTHONSAFEPATH"] = old
+    def imap(self, fn: Callable[[Any], Any], tasks: Iterable[Any], window: int) -> Iterator[tuple[Any, Any]]: ...
 
 
 def n_jobs(jobs: int | None, n_tasks: int) -> int:
@@ -36,7 +43,118 @@ def n_jobs(jobs: int | None, n_tasks: int) -> int:
 
     With more than one worker, each fit should sample its chains on one core (``cores=1``).
     """
+    if jobs is not None and jobs < 1:
+        raise CurvecastError(f"--jobs must be at least 1, got {jobs}")
     return max(1, min(jobs or os.cpu_count() or 1, n_tasks or 1))
+
+
+class InProcess:
+    """Every task in this process, one after the other."""
+
+    workers, description = 1, "this process"
+    dashboard: str | None = None
+
+    def imap(self, fn: Callable[[Any], Any], tasks: Iterable[Any], window: int) -> Iterator[tuple[Any, Any]]:
+        for t in tasks:
+            yield t, fn(t)
+
+
+class ProcessPool:
+    """``jobs`` spawned local processes; Ctrl-C stops them at once (their running tasks are dropped)."""
+
+    dashboard: str | None = None
+
+    def __init__(self, jobs: int) -> None:
+        import multiprocessing as mp
+
+        self.workers, self.description, self._abandoned = jobs, f"{jobs} local processes", False
+        with safe_path():
+            self._pool = mp.get_context("spawn").Pool(jobs, initializer=init_worker)
+
+    def imap(self, fn: Callable[[Any], Any], tasks: Iterable[Any], window: int) -> Iterator[tuple[Any, Any]]:
+        finished: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
+        source, in_flight = iter(tasks), 0
+
+        def submit() -> bool:
+            task = next(source, _END)
+            if task is _END:
+                return False
+
+            def put(outcome: Any) -> None:
+                finished.put((task, outcome))
+
+            self._pool.apply_async(fn, (task,), callback=put, error_callback=put)
+            return True
+
+        try:
+            while in_flight < max(window, self.workers) and submit():
+                in_flight += 1
+            while in_flight:
+                try:
+                    item = finished.get(timeout=0.2)  # a timeout keeps Ctrl-C responsive
+                except queue.Empty:
+                    continue
+                in_flight -= 1
+                yield item
+                in_flight += submit()
+        finally:
+            self._abandoned = self._abandoned or in_flight > 0  # stopped early: close() terminates
+
+    def close(self, interrupted: bool) -> None:
+        if interrupted or self._abandoned:
+            self._pool.terminate()
+        else:
+            self._pool.close()
+        self._pool.join()
+
+
+_END = object()
+
+
+def check_runner_options(*, jobs: int | None = None, scheduler: str | None = None, workers: int | None = None) -> None:
+    """Refuse options that do not go together, before any work."""
+    if jobs is not None and jobs < 1:
+        raise CurvecastError(f"--jobs must be at least 1, got {jobs}")
+    if workers is not None and workers < 1:
+        raise CurvecastError(f"--workers must be at least 1, got {workers}")
+    if scheduler is None and workers is not None:
+        raise CurvecastError("--workers sizes a Dask LocalCluster: add --scheduler local (or use --jobs)")
+    if scheduler is not None and jobs is not None:
+        raise CurvecastError("--jobs counts local processes; with --scheduler, size a LocalCluster with --workers")
+    if scheduler not in (None, LOCAL) and workers is not None:
+        raise CurvecastError(
+            "--workers sizes a LocalCluster (--scheduler local); an existing cluster brings its own workers"
+        )
+    if scheduler not in (None, LOCAL) and ":" not in scheduler:
+        raise CurvecastError(f"--scheduler {scheduler!r} is neither 'local' nor an address like tcp://host:8786")
+
+
+@contextlib.contextmanager
+def open_runner(
+    *, jobs: int | None = None, scheduler: str | None = None, workers: int | None = None, n_tasks: int = 0
+) -> Iterator[Runner]:
+    """The runner for these options: ``scheduler`` (a Dask address, or ``"local"`` for a LocalCluster
+    of ``workers`` processes), else ``jobs`` local processes (default: all cores; 1: this process)."""
+    check_runner_options(jobs=jobs, scheduler=scheduler, workers=workers)
+    if scheduler is None:
+        jobs = n_jobs(jobs, n_tasks)
+        if jobs == 1:
+            yield InProcess()
+            return
+        pool = ProcessPool(jobs)
+        try:
+            yield pool
+        except BaseException:
+            pool.close(interrupted=True)
+            raise
+        pool.close(interrupted=False)
+        return
+    try:
+        from curvecast.distributed import DaskRunner
+    except ImportError as e:
+        raise CurvecastError(f"--scheduler needs Dask ({e}); install it with: pip install 'curvecast[dask]'") from None
+    with DaskRunner(None if scheduler == LOCAL else scheduler, workers) as runner:
+        yield runner
 
 
 def map_curves(
@@ -45,29 +163,31 @@ def map_curves(
     *,
     jobs: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    scheduler: str | Runner | None = None,
+    workers: int | None = None,
 ) -> tuple[list[Any], bool]:
-    """Apply ``fn`` to every task over ``jobs`` processes (default: all cores).
+    """Apply ``fn`` to every task, over ``jobs`` local processes (default: all cores) or on a Dask
+    cluster (``scheduler``: an address, ``"local"``, or a runner already open).
 
-    Returns (results in completion order, interrupted). Ctrl-C stops the pool
-    and keeps what has finished.
+    Returns (results in completion order, interrupted). Ctrl-C stops the work and keeps what has
+    finished. A task that failed outside ``fn`` (its worker died) raises here.
     """
     tasks = list(tasks)
-    jobs = n_jobs(jobs, len(tasks))
     results: list[Any] = []
     try:
-        if jobs == 1:
-            for t in tasks:
-                results.append(fn(t))
+        with contextlib.ExitStack() as stack:
+            if scheduler is None or isinstance(scheduler, str):
+                local = jobs if scheduler is None else None
+                opened = open_runner(jobs=local, scheduler=scheduler, workers=workers, n_tasks=len(tasks))
+                runner = stack.enter_context(opened)
+            else:
+                runner = scheduler
+            for _, outcome in runner.imap(fn, tasks, window=2 * runner.workers):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+                results.append(outcome)
                 if progress:
                     progress(len(results), len(tasks))
-        else:
-            import multiprocessing as mp
-
-            with _safe_path(), mp.get_context("spawn").Pool(jobs, initializer=_init_worker) as pool:
-                for r in pool.imap_unordered(fn, tasks, chunksize=1):
-                    results.append(r)
-                    if progress:
-                        progress(len(results), len(tasks))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # the runner has stopped its workers on the way out
         return results, True
     return results, False

@@ -1,0 +1,178 @@
+"""The answers of a run over many curves: one row per curve, appended as curves finish.
+
+The format follows the extension: Parquet (``.parquet``, ``.pq``; written with pyarrow) or CSV
+(anything else). Every row carries ``run_status``: ``incomplete`` while the run goes on, so that a
+file left by a crash or ``kill -9`` says so; at the end the file is rewritten once (atomically, in
+the input's order) with ``complete``, or ``interrupted`` after Ctrl-C. A curve is never written twice: with
+``resume`` the curves already in the file are kept and skipped.
+
+CSV rows are appended and flushed one by one (a ``kill -9`` loses at most the curves still being
+fitted; a half-written last line is cut off on resume). A Parquet file cannot be appended to, so
+finished rows are gathered for a few seconds and the file is rewritten atomically with them (a
+``kill -9`` loses at most those seconds of answers, never the file; each rewrite reads the answers
+so far, a few hundred bytes a curve).
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from curvecast.errors import CurvecastError
+from curvecast.outputs import atomic_write
+
+COMPLETE, INCOMPLETE, INTERRUPTED = "complete", "incomplete", "interrupted"
+PARQUET = (".parquet", ".pq")
+#: the type of each kind of column, in Parquet
+_ARROW = {"str": "string", "float": "float64", "int": "int64", "bool": "bool"}
+
+
+def is_parquet(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in PARQUET
+
+
+class AnswerFile:
+    """Rows of ``columns`` (name -> ``str``, ``float``, ``int`` or ``bool``; ``run_status`` is added)
+    appended to ``path``. With ``resume`` an existing file is read first: its curves count as done."""
+
+    def __init__(
+        self, path: str | Path, columns: Mapping[str, str], *, resume: bool = False, flush_seconds: float = 5.0
+    ) -> None:
+        self.path, self.parquet = Path(path), is_parquet(path)
+        self.columns = {**{k: v for k, v in columns.items() if k != "run_status"}, "run_status": "str"}
+        self.flush_seconds = flush_seconds
+        #: curves in the file (or on their way to it)
+        self.curves: set[str] = set()
+        #: rows not yet marked complete
+        self.incomplete = 0
+        self._buffer: list[dict[str, Any]] = []
+        self._exists, self._last_flush = False, time.monotonic()
+        if resume and self.path.exists():
+            self._read_existing()
+
+    # -- resume -------------------------------------------------------------------
+    def _refuse(self, why: str) -> CurvecastError:
+        return CurvecastError(f"cannot resume {str(self.path)!r}: {why}; write to another -o or drop --resume")
+
+    def _read_existing(self) -> None:
+        names, status = self._read_parquet() if self.parquet else self._read_csv()
+        self.curves = set(names)
+        self.incomplete = sum(s != COMPLETE for s in status)
+        self._exists = True
+
+    def _check_columns(self, found: list[str]) -> None:
+        if found != list(self.columns):
+            extra, missing = set(found) - set(self.columns), set(self.columns) - set(found)
+            detail = f"missing {sorted(missing)[:4]}" if missing else f"unexpected {sorted(extra)[:4]}"
+            raise self._refuse(f"its columns differ from this run's ({detail}: other --at, --targets or --prob?)")
+
+    def _read_csv(self) -> tuple[list[str], list[str]]:
+        with open(self.path, "rb+") as fh:  # a line cut short by kill -9 is dropped; its curve runs again
+            data = fh.read()
+            if data and not data.endswith(b"\n"):
+                fh.truncate(data.rfind(b"\n") + 1)
+        try:
+            with open(self.path, newline="", encoding="utf-8") as fh:
+                reader = csv.reader(fh)
+                self._check_columns(next(reader, []))
+                i, j = list(self.columns).index("curve"), list(self.columns).index("run_status")
+                rows = [(r[i], r[j]) for r in reader if len(r) == len(self.columns)]
+        except UnicodeDecodeError:
+            raise self._refuse("it is not a UTF-8 CSV file") from None
+        return [r[0] for r in rows], [r[1] for r in rows]
+
+    def _read_parquet(self) -> tuple[list[str], list[str]]:
+        import pyarrow.parquet as pq
+
+        try:
+            names = pq.read_schema(self.path).names
+        except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
+            raise self._refuse(f"it is not a readable Parquet file ({str(e)[:80]})") from None
+        self._check_columns(names)
+        table = pq.read_table(self.path, columns=["curve", "run_status"])
+        return table.column("curve").to_pylist(), table.column("run_status").to_pylist()
+
+    # -- writing ------------------------------------------------------------------
+    def __contains__(self, curve: str) -> bool:
+        return curve in self.curves
+
+    def append(self, row: Mapping[str, Any]) -> bool:
+        """Write one curve's row (columns it lacks are left empty); False if the curve is already there."""
+        name = str(row["curve"])
+        if name in self.curves:
+            return False
+        self.curves.add(name)
+        self.incomplete += 1
+        self._buffer.append({k: row.get(k) for k in self.columns} | {"curve": name, "run_status": INCOMPLETE})
+        if not self.parquet or time.monotonic() - self._last_flush >= self.flush_seconds or len(self._buffer) >= 1000:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Put every row appended so far into the file."""
+        if not self._buffer:
+            return
+        self._write_parquet() if self.parquet else self._write_csv()
+        self._buffer, self._exists, self._last_flush = [], True, time.monotonic()
+
+    def _write_csv(self) -> None:
+        if not self._exists:  # a new file (or one a run without --resume replaces): header and rows at once
+            atomic_write(self.path, lambda tmp: self._csv_rows(tmp, "w", header=True))
+        else:
+            self._csv_rows(self.path, "a", header=False)
+
+    def _csv_rows(self, path: str | Path, mode: str, *, header: bool) -> None:
+        with open(path, mode, newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            if header:
+                w.writerow(self.columns)
+            w.writerows([("" if v is None else v) for v in r.values()] for r in self._buffer)
+
+    def _schema(self) -> Any:
+        import pyarrow as pa
+
+        return pa.schema([(k, _ARROW[t]) for k, t in self.columns.items()])
+
+    def _write_parquet(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        new = pa.Table.from_pylist(self._buffer, schema=self._schema())
+        table = pa.concat_tables([pq.read_table(self.path), new]) if self._exists else new
+        atomic_write(self.path, lambda tmp: pq.write_table(table, tmp))
+
+    def finish(self, order: Mapping[str, int] | None = None, status: str = COMPLETE) -> None:
+        """Flush, then mark every row ``status`` in one atomic rewrite, rows in ``order`` (curve ->
+        position; curves it lacks keep their place after the others). Nothing to do if all are complete."""
+        self.flush()
+        if not self._exists or not self.incomplete:
+            return
+        order = order or {}
+        if self.parquet:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(self.path)
+            names = table.column("curve").to_pylist()
+            idx = sorted(range(len(names)), key=lambda i: (order.get(names[i], len(order)), i))
+            table = table.take(pa.array(idx, pa.int64()))
+            marks = pa.array([status] * len(idx), pa.string())
+            table = table.set_column(table.schema.get_field_index("run_status"), "run_status", marks)
+            atomic_write(self.path, lambda tmp: pq.write_table(table, tmp))
+        else:
+            with open(self.path, newline="", encoding="utf-8") as fh:
+                header, *rows = list(csv.reader(fh))
+            i, j = header.index("curve"), header.index("run_status")
+            rows.sort(key=lambda r: order.get(r[i], len(order)))  # a stable sort keeps the others' order
+            for r in rows:
+                r[j] = status
+
+            def write(tmp: str) -> None:
+                with open(tmp, "w", newline="", encoding="utf-8") as out:
+                    csv.writer(out).writerows([header, *rows])
+
+            atomic_write(self.path, write)
+        self.incomplete = 0 if status == COMPLETE else len(self.curves)
