@@ -113,7 +113,7 @@ class TestBounds:
         assert (d.best_bound, d.worst_bound, d.sign) == (1.0, 0.0, 1.0)
 
     def test_increasing_outside_unit_interval(self):
-        d = CurveData([1, 2, 3], [10.0, 20.0, 30.0])  # percentages
+        d = CurveData([1, 2, 3], [110.0, 120.0, 130.0])  # above 100: not percentages
         assert (d.metric_min, d.metric_max) == (None, None)
         assert d.bounds_inferred == (False, False)
         assert d.best_bound is None and d.worst_bound is None
@@ -157,10 +157,10 @@ class TestBounds:
         assert sym["log_noise_scale"] == pytest.approx(math.log(0.02 * (0.376 - 0.191)))
 
     def test_symbols_unbounded_stand_ins(self):
-        d = CurveData([1, 2, 3], [10.0, 20.0, 30.0])
+        d = CurveData([1, 2, 3], [110.0, 120.0, 130.0])
         sym = d.symbols()
-        assert sym["metric_min"] == 10.0 - 100 * 20.0
-        assert sym["metric_max"] == 30.0 + 100 * 20.0
+        assert sym["metric_min"] == 110.0 - 100 * 20.0
+        assert sym["metric_max"] == 130.0 + 100 * 20.0
 
     def test_symbols_decreasing(self):
         d = CurveData([1, 2, 3], [0.5, 0.3, 0.2], increasing=False)
@@ -369,16 +369,16 @@ class TestColumns:
             load_curves(path)
 
     def test_missing_x(self, tmp_path):
-        path = _write(tmp_path / "c.csv", "budget,metric\n1,0.1\n2,0.2\n3,0.3\n")
+        path = _write(tmp_path / "c.csv", "budget,metric,epochs\n1,0.1,5\n2,0.2,5\n3,0.3,5\n")  # 3 numeric columns
         with pytest.raises(
             CurvecastError,
-            match=r"no n \(x\) column found among budget, metric; "
+            match=r"no n \(x\) column found among budget, metric, epochs; "
             r"name it one of n, .* or pass --x COLUMN",
         ):
             load_curves(path)
 
     def test_missing_y(self, tmp_path):
-        path = _write(tmp_path / "c.csv", "n,quality\n1,0.1\n2,0.2\n3,0.3\n")
+        path = _write(tmp_path / "c.csv", "n,quality,epochs\n1,0.1,5\n2,0.2,5\n3,0.3,5\n")
         with pytest.raises(CurvecastError, match=r"no metric \(y\) column found .*--y COLUMN"):
             load_curves(path)
 

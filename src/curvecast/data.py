@@ -1,7 +1,8 @@
-"""Learning-curve data: validation, metric direction and bounds, file input."""
+"""Learning-curve data: validation, metric direction and bounds, the user's units, file input."""
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import math
@@ -60,8 +61,16 @@ class CurveData:
         loss, error or MAE.
     metric_min, metric_max : float or None
         Bounds of the metric. ``None`` means "infer": ``[0, 1]`` when all
-        values lie there (increasing metrics), a floor of 0 for non-negative
-        decreasing metrics; otherwise unbounded on that side.
+        values lie there (increasing metrics), ``[0, 100]`` when they all lie
+        in [0, 100] and some exceed 1 (percentages; a note says so), a floor of
+        0 for non-negative decreasing metrics; otherwise unbounded on that side.
+    x_unit, y_unit : str
+        What ``n`` counts and what the metric is ("images", "person-days" /
+        "mAP"), used in every table, plot axis and JSON answer. Files give
+        their column names by default (see :func:`curvecast.units.x_unit_of`).
+    notes : tuple of str
+        One-line remarks on how the data were read (percentages detected, the
+        two numeric columns of a file taken as x and y), shown with answers.
     """
 
     n: np.ndarray
@@ -71,6 +80,9 @@ class CurveData:
     metric_max: float | None = None
     name: str = "curve"
     bounds_inferred: tuple[bool, bool] = field(default=(False, False), compare=False)
+    x_unit: str = field(default="samples", compare=False)
+    y_unit: str = field(default="metric", compare=False)
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def __init__(
         self,
@@ -81,6 +93,9 @@ class CurveData:
         metric_min: float | None = None,
         metric_max: float | None = None,
         name: str = "curve",
+        x_unit: str = "samples",
+        y_unit: str = "metric",
+        notes: tuple[str, ...] = (),
     ) -> None:
         n_arr = _as_float(n, "n")
         y_arr = _as_float(y, "metric")
@@ -94,9 +109,13 @@ class CurveData:
                 f"need at least 3 distinct n to fit a curve, got {np.unique(n_arr).size}; add more subset sizes"
             )
         lo_inf = hi_inf = False
+        notes = tuple(notes)
         if metric_min is None and metric_max is None:
             if increasing and y_arr.min() >= 0 and y_arr.max() <= 1:
                 metric_min, metric_max, lo_inf, hi_inf = 0.0, 1.0, True, True
+            elif increasing and y_arr.min() >= 0 and y_arr.max() <= 100:
+                metric_min, metric_max, lo_inf, hi_inf = 0.0, 100.0, True, True
+                notes += (PERCENT_NOTE,)
             elif not increasing and y_arr.min() >= 0:
                 metric_min, lo_inf = 0.0, True
         for label, b in (("metric_min", metric_min), ("metric_max", metric_max)):
@@ -122,6 +141,9 @@ class CurveData:
         object.__setattr__(self, "metric_max", None if metric_max is None else float(metric_max))
         object.__setattr__(self, "name", str(name))
         object.__setattr__(self, "bounds_inferred", (lo_inf, hi_inf))
+        object.__setattr__(self, "x_unit", _check_unit(x_unit, "x unit"))
+        object.__setattr__(self, "y_unit", _check_unit(y_unit, "y unit"))
+        object.__setattr__(self, "notes", notes)
 
     # -- derived quantities -------------------------------------------------
     @property
@@ -191,7 +213,16 @@ class CurveData:
             metric_min=self.metric_min,
             metric_max=self.metric_max,
             name=self.name,
+            x_unit=self.x_unit,
+            y_unit=self.y_unit,
         )
+
+    def with_units(self, x_unit: str | None = None, y_unit: str | None = None) -> CurveData:
+        """The same curve with other units (``None`` keeps one); bounds and notes stay as they are."""
+        d = copy.copy(self)
+        object.__setattr__(d, "x_unit", _check_unit(x_unit, "x unit") if x_unit is not None else self.x_unit)
+        object.__setattr__(d, "y_unit", _check_unit(y_unit, "y unit") if y_unit is not None else self.y_unit)
+        return d
 
     def check_target(self, target: float) -> None:
         t = _as_float([target], "target")[0]
@@ -202,6 +233,20 @@ class CurveData:
                 f"target {t:g} lies outside the metric's bounds "
                 f"[{_fmt(self.metric_min, '-inf')}, {_fmt(self.metric_max, 'inf')}]; pick a reachable target"
             )
+
+
+#: said when increasing values in [0, 100] (some above 1) are read as percentages
+PERCENT_NOTE = (
+    "metric values lie in [0, 100] and some exceed 1: read as percentages, bounded by [0, 100] "
+    "(pass --metric-min/--metric-max for other bounds)"
+)
+
+
+def _check_unit(unit: Any, what: str) -> str:
+    text = str(unit).strip() if unit is not None else ""
+    if not text or len(text) > 40 or any(c in text for c in "\n\r\t"):
+        raise CurvecastError(f"the {what} must be a short name such as 'images' or 'mAP' (1-40 characters): {unit!r}")
+    return text
 
 
 def _fmt(b: float | None, missing: str) -> str:
@@ -307,17 +352,56 @@ def _pick(df: Any, given: str | None, names: tuple[str, ...], what: str, flag: s
     return found[0]
 
 
-def curves_from_frame(
-    df: Any, *, x: str | None = None, y: str | None = None, curve_col: str = "curve"
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Split a long table into ``{curve name: (n, y)}`` with validated numbers."""
+class Curves(dict[str, tuple[np.ndarray, np.ndarray]]):
+    """``{curve name: (n, y)}`` read from a table, with the columns they came from (``x_column``,
+    ``y_column``: the default units) and one-line ``notes`` on how the table was read."""
+
+    x_column: str = "n"
+    y_column: str = "metric"
+    notes: tuple[str, ...] = ()
+
+
+def _two_numeric(df: Any, x: str | None, y: str | None, curve_col: str) -> tuple[str, str, str] | None:
+    """When the names do not say which column is which but the table has exactly two numeric columns
+    (besides ``curve``), they are x and y: one named like x (or y) is that one, else the left one is x."""
     import pandas as pd
 
-    xc = _pick(df, x, X_NAMES, "n (x)", "--x")
-    yc = _pick(df, y, Y_NAMES, "metric (y)", "--y")
+    cols = [str(c) for c in df.columns if str(c) != curve_col]
+    numeric = [c for c in cols if pd.to_numeric(df[c], errors="coerce").notna().all()]
+    if len(numeric) != 2 or (x is not None and y is not None):
+        return None
+    if x is not None or y is not None:
+        given = x if x is not None else y
+        if given not in numeric:
+            return None
+        other = numeric[1 - numeric.index(given)]
+        xc, yc = (given, other) if x is not None else (other, given)
+    else:
+        if numeric[1].lower() in {v.lower() for v in X_NAMES} or numeric[0].lower() in {v.lower() for v in Y_NAMES}:
+            numeric.reverse()
+        xc, yc = numeric
+    note = f"the file has exactly two numeric columns: {xc!r} is read as n (x) and {yc!r} as the metric (y)"
+    return xc, yc, note + " (pass --x/--y to change)"
+
+
+def curves_from_frame(df: Any, *, x: str | None = None, y: str | None = None, curve_col: str = "curve") -> Curves:
+    """Split a long table into ``{curve name: (n, y)}`` with validated numbers (a :class:`Curves`)."""
+    import pandas as pd
+
+    notes: tuple[str, ...] = ()
+    try:
+        xc = _pick(df, x, X_NAMES, "n (x)", "--x")
+        yc = _pick(df, y, Y_NAMES, "metric (y)", "--y")
+    except CurvecastError:
+        two = _two_numeric(df, x, y, curve_col)
+        if two is None:
+            raise
+        xc, yc, note = two
+        notes = (note,)
     if xc == yc:
         raise CurvecastError(f"--x and --y both point at column {xc!r}; pick two different columns")
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    out = Curves()
+    out.x_column, out.y_column, out.notes = xc, yc, notes
     groups = df.groupby(curve_col, sort=False) if curve_col in df.columns else [("curve", df)]
     for name, g in groups:
         for col in (xc, yc):
@@ -353,9 +437,28 @@ def split_masks(path: str | Path, column: str, *, x: str | None = None, y: str |
 
 
 def load_curves(
-    path: str | Path, *, x: str | None = None, y: str | None = None
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    return curves_from_frame(read_table(path), x=x, y=y)
+    path: str | Path,
+    *,
+    x: str | None = None,
+    y: str | None = None,
+    curve_by: str | None = None,
+    tracking_uri: str | None = None,
+) -> Curves:
+    """``{curve name: (n, y)}`` of a CSV, TSV or JSON-lines file, with its columns and notes (:class:`Curves`);
+    ``curve_by`` names the curve column (default ``curve``). ``mlflow:EXPERIMENT`` reads an MLflow
+    experiment's finished runs instead (:func:`curvecast.tracking.from_mlflow`, at ``tracking_uri``)."""
+    if str(path).startswith("mlflow:"):
+        from curvecast.tracking import from_mlflow
+
+        runs = from_mlflow(str(path), x=x, y=y, curve_by=curve_by, tracking_uri=tracking_uri)
+        out = Curves(runs)
+        out.x_column, out.y_column, out.notes = runs.x_column, runs.y_column, (runs.note,)
+        return out
+    df = read_table(path)
+    if curve_by is not None and curve_by not in df.columns:
+        cols = ", ".join(map(str, df.columns))
+        raise CurvecastError(f"--curve-by column {curve_by!r} not found; columns are: {cols}")
+    return curves_from_frame(df, x=x, y=y, curve_col=curve_by or "curve")
 
 
 def select_curve(
