@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -19,23 +20,29 @@ MODELS = Path(__file__).resolve().parents[1] / "models"
 
 #: the shared fitting options, as the old CLI declared them in every fitting command
 FITTING = {"--curve", "--family", "--priors", "--metric-min", "--metric-max", "--decreasing", "--draws", "--chains",
-           "--seed", "--x", "--y"}  # fmt: skip
+           "--seed", "--x", "--y", "--x-unit", "--y-unit", "--curve-by", "--tracking-uri"}  # fmt: skip
+MLFLOW = {"--log-to-mlflow"}  # every query command can log its answer (issue 15)
+NEXT_OPTIONS = {"--target", "--at", "--prob", "--confidence", "--within", "--candidates", "--cost-per-sample",
+                "--fixed-cost", "--method", "--outcomes", "--json", "--strict"}  # fmt: skip
 #: every command's own options (those of the old 909-line cli.py) and which fitting options it takes
 COMMANDS = {
     "fit": ({"--output", "--pool", "--json", "--strict"}, FITTING),
-    "prob": ({"--target", "--at", "--measured", "--json", "--strict"}, FITTING),
-    "need": ({"--target", "--prob", "--cost-per-sample", "--json", "--strict"}, FITTING),
-    "predict": ({"--at", "--interval", "--json", "--strict"}, FITTING),
-    "gain": ({"--step", "--from", "--json", "--strict"}, FITTING),
+    "prob": ({"--target", "--at", "--measured", "--json", "--strict"} | MLFLOW, FITTING),
+    "need": ({"--target", "--prob", "--cost-per-sample", "--fixed-cost", "--json", "--strict"} | MLFLOW, FITTING),
+    "predict": ({"--at", "--interval", "--json", "--strict"} | MLFLOW, FITTING),
+    "gain": ({"--step", "--from", "--cost-per-sample", "--fixed-cost", "--json", "--strict"} | MLFLOW, FITTING),
+    "next": (NEXT_OPTIONS | MLFLOW, FITTING),
+    "compare": ({"--at", "--target", "--max-n", "--interval", "--output", "--json", "--strict"}, FITTING),
     "plot": ({"--output", "--target", "--max-n", "--strict"}, FITTING),
     "families": ({"--json"}, set()),
     "demo": ({"--output"}, {"--draws", "--chains", "--seed"}),
     "backtest": (
-        {"--cutoff", "--out", "--jobs", "--limit", "--pool-by", "--split-column", "--json"},
+        {"--cutoff", "--out", "--jobs", "--limit", "--pool-by", "--split-column", "--json", "--scheduler", "--workers"},
         FITTING - {"--curve"},
     ),
     "batch": (
-        {"--output", "--at", "--targets", "--target", "--prob", "--jobs", "--limit", "--json"},
+        {"--output", "--at", "--targets", "--target", "--prob", "--jobs", "--limit", "--json"}
+        | {"--scheduler", "--workers", "--resume", "--chunk-size"},
         FITTING - {"--curve"},
     ),
     "priors derive": ({"--output", "--widen", "--keep-level"}, set()),
@@ -73,7 +80,8 @@ def panels(help_text: str) -> dict[str, set[str]]:
 def test_help_lists_commands():
     r = run("--help")
     assert r.exit_code == 0
-    for cmd in ("fit", "prob", "need", "predict", "gain", "plot", "families", "demo", "backtest", "batch", "priors"):
+    for cmd in ("fit", "prob", "need", "predict", "gain", "plot", "families", "demo", "backtest", "batch", "priors",
+                "next", "compare"):  # fmt: skip
         assert re.search(rf"│ {cmd}\s", r.output), cmd
     r = run("priors", "--help")
     assert all(re.search(rf"│ {cmd}\s", r.output) for cmd in ("derive", "compare", "default")), r.output
@@ -106,7 +114,8 @@ def test_fit_options_match_the_library_signatures():
     from curvecast import inference
     from curvecast.cli.options import FitOptions
 
-    kw = FitOptions().fit_kwargs()
+    assert "family" not in FitOptions().fit_kwargs()  # the library's default model
+    kw = FitOptions(family="pow3").fit_kwargs()
     assert set(kw) == {"family", "priors", "draws", "chains", "seed"}
     for fn in (inference.fit, inference.fit_pooled):
         assert set(kw) <= set(inspect.signature(fn).parameters), fn.__name__
@@ -200,8 +209,9 @@ def test_batch_and_backtest_pass_every_flag(captured, loss_file, prior_file, tmp
     common = [loss_file, "--priors", prior_file, *DATA_FLAGS, *SAMPLER_FLAGS, "--jobs", "1"]
     r = run("batch", *common, "-o", tmp_path / "a.csv", "--at", "1e4", "--target", "1.1", "--prob", "0.7")
     assert r.exit_code == 2 and "captured" in r.output
-    (curves,), kw = captured["run_batch"]
-    _check_data(curves[1], "b")
+    (source, output), kw = captured["run_batch"]
+    assert (source, output) == (loss_file, tmp_path / "a.csv") and (kw["x"], kw["y"]) == ("budget", "err_rate")
+    _check_data(kw["make_curve"]("b", np.array([100, 200, 400, 800.0]), np.array([2.0, 1.5, 1.2, 1.0])), "b")
     assert kw["fit_kwargs"] == FIT_KW | {"priors": prior_file}
     assert (kw["at"], kw["targets"], kw["prob"], kw["jobs"]) == ([1e4], [1.1], 0.7, 1)
     r = run("backtest", *common, "--cutoff", "0.5", "--pool-by", "all")
@@ -266,8 +276,8 @@ def test_prob_human_and_measured(coco_nc):
     r = run("prob", coco_nc, "--target", "0.45", "--at", "50000", "--at", "100000", "--measured")
     assert r.exit_code == 0, r.output
     p = cc.load(coco_nc).prob(0.45, [50000, 100000], measured=True)
-    assert f"P(metric >= 0.45 at 50,000) = {p[0]:.2f}" in r.output
-    assert f"P(metric >= 0.45 at 100,000) = {p[1]:.2f}" in r.output
+    assert f"P(metric >= 0.45 at 50,000 samples) = {p[0]:.2f}" in r.output  # a fit of arrays: default units
+    assert f"P(metric >= 0.45 at 100,000 samples) = {p[1]:.2f}" in r.output
 
 
 @pytest.mark.sampling
@@ -316,7 +326,8 @@ def test_fit_from_csv_and_save(small_csv, tmp_path):
     assert res["family"] == "pow3" and saved.settings["draws"] == 150 and saved.settings["seed"] == 1
     assert res["summary"]["alpha"] == pytest.approx(saved.summary()["alpha"])
     r = run("prob", small_csv, "--target", "0.5", "--at", "100000", *SMALL)
-    assert r.exit_code == 0 and f"P(metric >= 0.5 at 100,000) = {saved.prob(0.5, [1e5])[0]:.2f}" in r.output
+    want = f"P(mAP >= 0.5 at 100,000 images) = {saved.prob(0.5, [1e5])[0]:.2f}"  # units from the columns
+    assert r.exit_code == 0 and want in r.output and (saved.data.x_unit, saved.data.y_unit) == ("images", "mAP")
 
 
 @pytest.mark.sampling
@@ -349,7 +360,8 @@ BAD_CASES = {
         "no table|cannot|no n",
     ),
     "missing column": (
-        lambda t: ["prob", _write(t, "c.csv", "foo,bar\n1,2\n2,3\n3,4\n"), "--target", "0.5", "--at", "1e5"],
+        # three numeric columns, none named like n (two would be read as x and y, whatever their names)
+        lambda t: ["prob", _write(t, "c.csv", "foo,bar,baz\n1,2,3\n2,3,4\n3,4,5\n"), "--target", "0.5", "--at", "1e5"],
         "no n \\(x\\) column",
     ),
     "ambiguous column": (
@@ -509,3 +521,90 @@ def test_queries_on_a_saved_fit_import_no_pymc(coco_nc):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+# -- next and compare (issue 13) -------------------------------------------------------------
+NEXT_BAD = {
+    "at and prob": (["--at", "7e4", "--prob", "0.8"], "either --at N"),
+    "candidates": (["--candidates", "20k,50k"], "--candidates takes sizes separated by commas"),
+    "negative candidate": (["--candidates", "20000,-5"], "--candidates must be sizes > 0"),
+    "confidence": (["--confidence", "0.4"], "--confidence must lie above 0.5"),
+    "method": (["--method", "magic"], "--method must be one of auto, weights, refit"),
+    "cost": (["--cost-per-sample", "-1"], "--cost-per-sample must be a number >= 0"),
+    "fixed cost": (["--fixed-cost", "-1"], "--fixed-cost must be a number >= 0"),
+}
+
+
+@pytest.mark.parametrize("case", list(NEXT_BAD))
+def test_next_refuses_bad_options_before_sampling(case, captured, small_csv):
+    args, match = NEXT_BAD[case]
+    r = run("next", small_csv, "--target", "0.45", *args)
+    assert r.exit_code == 2 and re.search(match, r.output), r.output
+    assert "captured" not in r.output and not captured  # refused before any fit
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) <= 4
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["{seed}"], "name the two curves to compare: --curve A_NAME --curve B_NAME"),
+        (["{seed}", "{seed}", "{seed}"], "compare takes two sources"),
+        (["{seed}", "{seed}", "--curve", "COCO_ssd_mobilenet_v2"], "give --curve twice"),
+        (["{seed}", "--curve", "a", "--curve", "b", "-o", "{tmp}/x.pdf"], r"\.png or \.svg"),
+        (["{seed}", "--curve", "COCO_ssd_mobilenet_v2", "--curve", "nope"], "no curve named 'nope'"),
+        (["{seed}", "--curve", "COCO_ssd_mobilenet_v2", "--curve", "BDD_ssd_mobilenet_v2", "--target", "2"],
+         "outside the metric's bounds"),
+    ],
+)  # fmt: skip
+def test_compare_refuses_bad_input_before_sampling(args, match, captured, seed_csv, tmp_path):
+    r = run("compare", *[a.format(seed=seed_csv, tmp=tmp_path) for a in args])
+    assert r.exit_code == 2 and re.search(match, r.output), r.output
+    assert not captured and "Traceback" not in r.output
+
+
+@pytest.mark.sampling
+def test_next_on_a_saved_fit_human_and_json(coco_nc):
+    args = ["next", coco_nc, "--target", "0.45", "--at", "100000", "--method", "weights"]
+    out = ok_json(run(*args, "--cost-per-sample", "0.05", "--fixed-cost", "300", "--json"))
+    assert out["question"] == "P(metric >= 0.45 at 100,000 samples)" and out["x_unit"] == "samples"
+    assert out["method"] == "weights" and out["costs"] == {"cost_per_sample": 0.05, "fixed_cost": 300.0}
+    rows = out["candidates"]
+    assert rows[-1]["n"] == 100_000 and all(r["n"] > out["n_current"] for r in rows)
+    assert all(r["cost"] == pytest.approx((r["n"] - out["n_current"]) * 0.05 + 300) for r in rows)
+    assert all(0 <= r["p_settles"] <= 1 and r["uncertainty_after"] >= 0 for r in rows)
+    rec = out["recommendation"]
+    assert rec["action"] in ("run", "stop") and rec["message"].startswith(("run at", "stop:"))
+    if rec["action"] == "run":
+        assert rec["n"] in [r["n"] for r in rows]
+    text = run(*args).stdout
+    assert "Which run next?" in text and "P(metric >= 0.45 at 100,000 samples)" in text
+    assert rec["message"].split(":")[0].split(" (")[0] in text.replace("\n", " ")
+    out = ok_json(run("next", coco_nc, "--target", "0.45", "--method", "weights", "--json"))  # n needed
+    assert out["kind"] == "data_needed" and out["uncertainty_unit"] == "doublings" and out["prob"] == 0.8
+
+
+@pytest.mark.sampling
+def test_next_refits_on_the_seed_file(seed_csv):
+    """From a data file, with the default (auto: the model has a discrepancy term, so refits)."""
+    r = run("next", seed_csv, "--curve", "BDD_ssd_resnet101_v1_fpn", "--target", "0.38", "--at", "140000",
+            "--candidates", "105000", "--outcomes", "2", "--family", "pow3", *SMALL, "--json")  # fmt: skip
+    out = ok_json(r)
+    assert out["method"] == "refit" and out["outcomes"] == 2 and [c["n"] for c in out["candidates"]] == [105_000]
+    assert out["curve"] == "BDD_ssd_resnet101_v1_fpn" and out["n_max_observed"] == 70_000
+
+
+@pytest.mark.sampling
+def test_compare_on_the_seed_file(seed_csv, tmp_path):
+    args = ["compare", seed_csv, "--curve", "BDD_ssd_mobilenet_v2", "--curve", "BDD_ssd_resnet101_v1_fpn",
+            "--family", "pow3", *SMALL]  # fmt: skip
+    png = tmp_path / "pair.png"
+    out = ok_json(run(*args, "--at", "20000", "--at", "70000", "--target", "0.2", "-o", png, "--json"))
+    assert (out["a"], out["b"], out["independent"]) == ("BDD_ssd_mobilenet_v2", "BDD_ssd_resnet101_v1_fpn", True)
+    assert [row["n"] for row in out["at"]] == [20_000, 70_000]
+    assert all(row["p_a_better"] < 0.05 and row["diff_median"] < 0 for row in out["at"])  # ResNet-101 is better
+    assert out["reach"]["first"] == "B" and out["fit_a"]["curve"] == "BDD_ssd_mobilenet_v2"
+    assert out["fit_b"]["diagnostics"]["divergences"] >= 0 and out["x_unit"] == "samples"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = run(*args, "--x-unit", "images", "--y-unit", "mAP").stdout
+    assert "P(A better)" in text and "images" in text and "the two fits are independent" in text
+    assert re.search(r"no crossing within 700 - 700,000 images|crossing: ", text)

@@ -39,6 +39,17 @@ _EXPORTS = {
     "AveragedFit": ("curvecast.results", "AveragedFit"),
     "PooledFit": ("curvecast.results", "PooledFit"),
     "families": ("curvecast.families", ""),  # the module: cc.families.REGISTRY, cc.families.get_family
+    # issue 13: decisions in the user's units
+    "next_run": ("curvecast.run_value", "next_run"),
+    "compare": ("curvecast.comparison", "compare"),
+    "plot_compare": ("curvecast.plotting", "plot_compare"),
+    "plot_pair": ("curvecast.plotting", "plot_pair"),
+    "Costs": ("curvecast.units", "Costs"),
+    "costed_need": ("curvecast.units", "costed_need"),
+    "costed_gain": ("curvecast.units", "costed_gain"),
+    "from_mlflow": ("curvecast.tracking", "from_mlflow"),
+    "log_forecast": ("curvecast.tracking_log", "log_forecast"),
+    "write_report": ("curvecast.report", "write_report"),
 }
 
 __all__ = sorted(_EXPORTS)

@@ -40,7 +40,7 @@ READS = (1, 2)
 
 
 def _data_meta(d: CurveData) -> dict[str, Any]:
-    keys = ("increasing", "metric_min", "metric_max", "name")
+    keys = ("increasing", "metric_min", "metric_max", "name", "x_unit", "y_unit")
     return {"n": d.n.tolist(), "y": d.y.tolist(), **{k: getattr(d, k) for k in keys}}
 
 
@@ -118,6 +118,7 @@ def save(fit: Forecast, path: str | Path) -> None:
         "data": _data_meta(fit.data),
         "components": comps,
         "weights": [float(w) for w in fit.weights],
+        "weighting": fit.method,
         "diagnostics": fit.diagnostics.to_dict(),
     }
     extras = groups.pop("curvecast") if single else xr.Dataset()
@@ -226,6 +227,7 @@ def load(path: str | Path) -> CurveFit | AveragedFit:
             metric_min=d["metric_min"],
             metric_max=d["metric_max"],
             name=d["name"],
+            **{k: d[k] for k in ("x_unit", "y_unit") if k in d},  # saved since 0.2.0 (issue 13)
         )
         cms = meta["components"]
         if meta["format"] == 1:
@@ -242,4 +244,4 @@ def load(path: str | Path) -> CurveFit | AveragedFit:
             f"{str(path)!r} is not a valid curvecast fit ({type(e).__name__}: {str(e)[:80]}); "
             "refit with `curvecast fit DATA -o FIT.nc`"
         ) from None
-    return comps[0] if len(comps) == 1 else AveragedFit(comps, weights)
+    return comps[0] if len(comps) == 1 else AveragedFit(comps, weights, method=meta.get("weighting", "stacking"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from curvecast.cli import bulk
+from curvecast.cli import bulk, decide, report
 from curvecast.cli import commands as c
 from curvecast.cli.render import guarded
 
@@ -22,6 +22,9 @@ for cmd in (c.fit, c.prob, c.need, c.predict, c.gain, c.plot, c.families, c.demo
     app.command()(guarded(cmd))
 for name, cmd in (("derive", c.priors_derive), ("compare", c.priors_compare), ("default", c.priors_default)):
     priors_app.command(name)(guarded(cmd))
+app.command()(guarded(report.report))  # issue 15: the one-file HTML report
+for name, cmd in (("next", decide.next_run), ("compare", decide.compare)):  # issue 13: decisions
+    app.command(name)(guarded(cmd))
 
 
 def main() -> None:

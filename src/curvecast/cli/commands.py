@@ -11,23 +11,25 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import curvecast as cc
-from curvecast.cli import render
+from curvecast.cli import render, tracking
 from curvecast.cli.options import PANEL, SAMPLER, FitOptions, Json, Strict, with_fit_options
 from curvecast.errors import CurvecastError
 from curvecast.outputs import atomic_write, check_output, pooled_paths
 from curvecast.results import check_query
+from curvecast.units import Costs, costed_gain, costed_need, relabel
 
 if TYPE_CHECKING:
     from curvecast.results import Forecast
 
-Source = Annotated[Path, typer.Argument(help="Data file (CSV, TSV, JSON lines) or a saved fit (.nc).")]
-DataFile = Annotated[Path, typer.Argument(help="Data file (CSV, TSV or JSON lines).")]
+Source = Annotated[Path, typer.Argument(help="Data file (CSV, TSV, JSON lines), saved fit (.nc) or mlflow:EXPERIMENT.")]
+DataFile = Annotated[Path, typer.Argument(help="Data file (CSV, TSV or JSON lines) or mlflow:EXPERIMENT.")]
 Curves = Annotated[Path, typer.Argument(help="Long CSV of curves (curve, n, metric[, seed]).")]
 Target = Annotated[float, typer.Option("--target", "-t", help="Metric value to reach.")]
 At = Annotated[list[float], typer.Option("--at", help="Training-set size(s) n.")]
 Measured = Annotated[bool, typer.Option("--measured", help="Include evaluation noise (a new measurement).")]
 NeedProb = Annotated[float, typer.Option("--prob", "-p", help="Required probability of reaching it.")]
-Cost = Annotated[float | None, typer.Option("--cost-per-sample", help="Cost of one more sample.")]
+Cost = Annotated[float | None, typer.Option("--cost-per-sample", help="Cost of one more sample (costs are linear).")]
+FixedCost = Annotated[float | None, typer.Option("--fixed-cost", help="Fixed cost of one training run.")]
 Interval = Annotated[float, typer.Option("--interval", help="Central interval mass.")]
 Step = Annotated[float, typer.Option("--step", help="Extra samples DN.")]
 FromN = Annotated[float | None, typer.Option("--from", help="Start n (default: largest observed).")]
@@ -40,27 +42,37 @@ Limit = Annotated[int | None, typer.Option("--limit", help="Only the first N cur
 def forecast(source: Path, o: FitOptions, quiet: bool, check: Callable[[Any], None] = lambda d: None) -> Forecast:
     """A saved fit (.nc), or a fit of the curve ``o`` selects from a data file (``check``-ed before sampling)."""
     if source.suffix.lower() in (".nc", ".netcdf", ".h5"):
-        if o != FitOptions():
+        if o != FitOptions(tracking_uri=o.tracking_uri, x_unit=o.x_unit, y_unit=o.y_unit):  # these apply to fits too
             render.error(f"the fitting options are ignored: {source} is a saved fit", render.WARNING)
-        return cc.load(source)
+        return relabel(cc.load(source), o.x_unit, o.y_unit)
     data = o.curve_data(source)
     check(data)
-    with render.progress(not quiet, f"Sampling {o.family} for {data.name} ({o.chains} chains x {o.draws} draws)..."):
+    with render.progress(not quiet, f"Sampling {o.model} for {data.name} ({o.chains} chains x {o.draws} draws)..."):
         return cc.fit(data=data, **o.fit_kwargs())
 
 
-def query(human: Callable[..., None]) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., None]]:
-    """A command on SOURCE's forecast ``f``: ``ask(f, **its options)`` answers, ``human`` prints (or --json)."""
+def query(
+    human: Callable[..., None], precheck: Callable[..., None] = lambda **own: None
+) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., None]]:
+    """A command on SOURCE's forecast ``f``: ``ask(f, **its options)`` answers, ``human`` prints (or --json);
+    ``precheck(**its options)`` refuses bad options before any sampling."""
 
     def decorate(ask: Callable[..., dict[str, Any]]) -> Callable[..., None]:
         @functools.wraps(ask)
-        def command(o: FitOptions, source: Path, as_json: bool, strict: bool, **own: Any) -> None:
-            f = forecast(source, o, as_json, check_query(**own))
-            render.answer(f, ask(f, **own), human, as_json, strict)
+        def command(o: FitOptions, source: Path, as_json: bool, strict: bool, log_to_mlflow: bool, **own: Any) -> None:
+            check = check_query(**own)
+            precheck(**own)
+            experiment = tracking.destination(source) if log_to_mlflow else None  # checked before sampling
+            f = forecast(source, o, as_json, check)
+            r = ask(f, **own)
+            if experiment is not None:
+                r["mlflow_run_id"] = tracking.log(f, experiment, source, o, own)
+            render.answer(f, r, human, as_json, strict)
 
         kw, p = inspect.Parameter.KEYWORD_ONLY, inspect.Parameter
         own = list(inspect.signature(ask, locals={"Forecast": None}, eval_str=True).parameters.values())[1:]
         flags = [p("as_json", kw, default=False, annotation=Json), p("strict", kw, default=False, annotation=Strict)]
+        flags.append(p("log_to_mlflow", kw, default=False, annotation=tracking.LogToMlflow))
         params = [p("o", kw), p("source", kw, annotation=Source), *(q.replace(kind=kw) for q in own), *flags]
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         return with_fit_options()(command)
@@ -91,7 +103,7 @@ def fit(
             f"cannot pool: {bad[0]['error']}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else "")
         )
     paths = pooled_paths(output, [c.name for c in curves], inputs=(data,))
-    with render.progress(not as_json, f"Sampling a pooled {o.family} model of {len(curves)} curves..."):
+    with render.progress(not as_json, f"Sampling a pooled {o.model} model of {len(curves)} curves..."):
         pf = cc.fit_pooled(curves, **o.fit_kwargs())
     r: dict[str, Any] = {"family": pf.family.name, "hyper": pf.hyper_summary(), "curves": {}}
     for name, f in pf.fits.items():
@@ -110,10 +122,16 @@ def prob(f: Forecast, target: Target, at: At, measured: Measured = False) -> dic
     return r | {"bounded": f.bounded}
 
 
-@query(render.need)
-def need(f: Forecast, target: Target, prob_: NeedProb = 0.8, cost_per_sample: Cost = None) -> dict[str, Any]:
-    """How much data reaches TARGET with probability --prob, and the chance it is never reached."""
-    return f.need(target, prob=prob_, cost_per_sample=cost_per_sample)
+def check_costs(cost_per_sample: float | None = None, fixed_cost: float | None = None, **_: Any) -> None:
+    Costs.of(cost_per_sample, fixed_cost)
+
+
+@query(render.need, precheck=check_costs)
+def need(
+    f: Forecast, target: Target, prob_: NeedProb = 0.8, cost_per_sample: Cost = None, fixed_cost: FixedCost = None
+) -> dict[str, Any]:
+    """How much data reaches TARGET with probability --prob, the chance it is never reached, and its budget."""
+    return costed_need(f, target, prob_, Costs.of(cost_per_sample, fixed_cost))
 
 
 @query(render.predict)
@@ -122,10 +140,12 @@ def predict(f: Forecast, at: At, interval: Interval = 0.9) -> dict[str, Any]:
     return {"interval": interval, "predictions": f.predict(at, interval=interval).to_dict("records")}
 
 
-@query(render.gain)
-def gain(f: Forecast, step: Step, from_n: FromN = None) -> dict[str, Any]:
-    """What the next DN samples buy: expected improvement and its band (diminishing returns)."""
-    return f.gain(step, from_n=from_n)
+@query(render.gain, precheck=check_costs)
+def gain(
+    f: Forecast, step: Step, from_n: FromN = None, cost_per_sample: Cost = None, fixed_cost: FixedCost = None
+) -> dict[str, Any]:
+    """What the next DN samples buy: expected improvement, its band, its rate and cost per unit gained."""
+    return costed_gain(f, step, from_n=from_n, costs=Costs.of(cost_per_sample, fixed_cost))
 
 
 @with_fit_options()
@@ -162,7 +182,7 @@ def demo(
     name, held_out = "COCO_ssd_resnet101_v1_fpn", 118_287
     n, y = cc.load_curves(cc.bundled_seed_path())[name]
     with render.progress(True, "Sampling..."):
-        f = cc.fit(data=o.data(name, n, y).subset(11_829), **o.fit_kwargs())
+        f = cc.fit(data=o.data(name, n, y).subset(11_829).with_units("images", "mAP"), **o.fit_kwargs())
     r = {"prob": float(f.prob(0.5, [100_000])[0]), "need": f.need(0.5, prob=0.8), "gain": f.gain(10_000)}
     render.demo(f, r | {"truth": y[n == held_out][0], "median": f.predict([held_out])["median"][0]})
     cc.plot_forecast(f, output, target=0.5, max_n=300_000)
@@ -217,9 +237,10 @@ def priors_compare(
         rows, fits = cc.compare_priors(cd, sets, **kw)
     if output is not None:
         plot_compare(fits, output, target, max_n)
+    family = next(iter(fits.values()))[1].label
     if as_json:
-        return render.emit_json({"curve": cd.name, "family": o.family, "rows": rows})
-    render.compare(rows, f"Prior sets compared on {cd.name} ({o.family})", at, target, prob_)
+        return render.emit_json({"curve": cd.name, "family": family, "rows": rows, "x_unit": cd.x_unit})
+    render.compare(rows, f"Prior sets compared on {cd.name} ({family})", at, target, prob_, cd.x_unit)
     if output is not None:
         typer.echo(f"wrote {output}")
 

@@ -14,7 +14,7 @@ import typer
 from curvecast.errors import CurvecastError
 
 if TYPE_CHECKING:
-    from curvecast.data import CurveData
+    from curvecast.data import CurveData, Curves
 
 PANEL, SAMPLER = "Fitting options", ("draws", "chains", "seed")
 Json = Annotated[bool, typer.Option("--json", help="Write one JSON object on stdout and nothing else.")]
@@ -30,7 +30,15 @@ class FitOptions:
     """What every fitting command shares; each field is one flag, grouped under "Fitting options" in --help."""
 
     curve: Annotated[str | None, _opt("--curve", help="Curve name when the file holds several.")] = None
-    family: Annotated[str, _opt("--family", "-f", help="Curve family (see `curvecast families`) or 'auto'.")] = "pow3"
+    family: Annotated[
+        str | None,
+        _opt(
+            "--family",
+            "-f",
+            help="Curve family (see `curvecast families`), families joined by '+' (equal-weight mixture) or 'auto'."
+            " Default: the pow3+pow4 mixture (pooled fits: pow3).",
+        ),
+    ] = None
     priors: Annotated[Path | None, _opt("--priors", help="TOML prior file (see models/).")] = None
     metric_min: Annotated[float | None, _opt("--metric-min", help="Lower bound of the metric.")] = None
     metric_max: Annotated[float | None, _opt("--metric-max", help="Upper bound of the metric.")] = None
@@ -40,42 +48,72 @@ class FitOptions:
     seed: Annotated[int, _opt("--seed", help="Random seed; same seed, same numbers.")] = 0
     x: Annotated[str | None, _opt("--x", help="Column holding n.")] = None
     y: Annotated[str | None, _opt("--y", help="Column holding the metric.")] = None
+    x_unit: Annotated[str | None, _opt("--x-unit", help="What n counts, e.g. images (default: the --x column).")] = None
+    y_unit: Annotated[str | None, _opt("--y-unit", help="Metric name, e.g. mAP (default: the --y column).")] = None
+    curve_by: Annotated[
+        str | None, _opt("--curve-by", help="Column naming each row's curve (default: curve); mlflow: params.NAME.")
+    ] = None
+    tracking_uri: Annotated[
+        str | None, _opt("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else MLflow's).")
+    ] = None
+
+    @property
+    def model(self) -> str:
+        """The model named in messages: the family given, else the default."""
+        return self.family or "the default model"
 
     def sampler_kwargs(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in SAMPLER}
 
     def fit_kwargs(self, *, seed: bool = True) -> dict[str, Any]:
         """Keyword arguments of ``inference.fit`` and ``inference.fit_pooled`` (and of bulk runs' ``fit_kwargs``)."""
-        kw = {"family": self.family, "priors": self.priors, **self.sampler_kwargs()}
+        kw = {"priors": self.priors, **self.sampler_kwargs()} | ({"family": self.family} if self.family else {})
         return kw if seed else {k: v for k, v in kw.items() if k != "seed"}
 
-    def data(self, name: str, n: Any, y: Any) -> CurveData:
-        """One curve with the metric's direction and bounds given by these options."""
+    def data(self, name: str, n: Any, y: Any, columns: Any = None) -> CurveData:
+        """One curve with the metric's direction, bounds and units given by these options; ``columns``
+        (the :class:`~curvecast.data.Curves` it was read from) gives the default units and the notes."""
         from curvecast.data import CurveData
+        from curvecast.units import x_unit_of, y_unit_of
 
+        xu = self.x_unit or (x_unit_of(columns.x_column) if columns is not None else "samples")
+        yu = self.y_unit or (y_unit_of(columns.y_column) if columns is not None else "metric")
+        notes = tuple(getattr(columns, "notes", ()))
         try:
             lo, hi = self.metric_min, self.metric_max
-            return CurveData(n, y, name=name, increasing=not self.decreasing, metric_min=lo, metric_max=hi)
+            return CurveData(n, y, name=name, increasing=not self.decreasing, metric_min=lo, metric_max=hi,
+                             x_unit=xu, y_unit=yu, notes=notes)  # fmt: skip
         except CurvecastError as e:
             raise CurvecastError(f"curve {name!r}: {e}") from None
 
+    def read(self, path: Path) -> Curves:
+        """The curves of a data file, or of ``mlflow:EXPERIMENT``'s finished runs (what was read goes to stderr)."""
+        from curvecast.data import load_curves
+
+        curves = load_curves(path, x=self.x, y=self.y, curve_by=self.curve_by, tracking_uri=self.tracking_uri)
+        if curves.notes:  # mlflow: what was read; a file: how its columns were read
+            typer.echo("\n".join(curves.notes), err=True)
+        return curves
+
     def curve_data(self, path: Path) -> CurveData:
         """The curve that --curve selects from a data file (the only one, if it holds one)."""
-        from curvecast.data import load_curves, select_curve
+        from curvecast.data import select_curve
 
-        name, (n, y) = select_curve(load_curves(path, x=self.x, y=self.y), self.curve)
-        return self.data(name, n, y)
+        curves = self.read(path)
+        name, (n, y) = select_curve(curves, self.curve)
+        d = self.data(name, n, y, curves)
+        for note in d.notes[len(curves.notes) :]:  # what the data themselves said (percentages)
+            typer.echo(f"note: {note}", err=True)
+        return d
 
     def curves(self, path: Path, limit: int | None = None) -> tuple[list[CurveData], list[dict[str, str]]]:
         """Every curve of a data file (the first ``limit``), and a row ``{curve, error}`` for each one
         that cannot be fitted (fewer than 3 sizes, values outside the bounds): one bad curve never
         stops a run over many."""
-        from curvecast.data import load_curves
-
-        good, bad = [], []
-        for k, (n, y) in list(load_curves(path, x=self.x, y=self.y).items())[: limit or None]:
+        good, bad, curves = [], [], self.read(path)
+        for k, (n, y) in list(curves.items())[: limit or None]:
             try:
-                good.append(self.data(k, n, y))
+                good.append(self.data(k, n, y, curves))
             except CurvecastError as e:
                 bad.append({"curve": k, "error": str(e)})
         return good, bad
