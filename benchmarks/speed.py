@@ -120,7 +120,7 @@ def main() -> None:
         )
     if "warm" in cases:
         run_once([BIN, "prob", seed, *q])  # make sure the compile cache is warm
-        warm = ("cold process `prob seed.csv`, one family, compile cache warm", [BIN, "prob", seed, *q])
+        warm = ("cold process `prob seed.csv`, default model, compile cache warm", [BIN, "prob", seed, *q])
         if "naive" in cases:
             # interleave with the naive script so that both see the same machine load
             rows += bench_pair(warm, ("naive PyMC script (shared/benchmarks)", [PY, naive_script]), a.runs)

@@ -12,7 +12,7 @@ These checks look at the data against the fit:
   range: a failed run at 0.0 in a rising curve;
 * **collapse**: such points sit at the largest sizes, below the fit: the curve
   rose and then fell, which no monotone family describes;
-* **contradicted** (leave-last-out): the same model, refitted without the last
+* **contradicted** (leave-last-out): the model's first family, refitted without the last
   size and, separately, without the last third of the log-n range, forecasts the
   held-out points; when they lie further than :data:`LLO_RATIO` half-widths of
   its 90 % predictive band from its median (the last point, or the mean over the

@@ -39,8 +39,8 @@ DEFAULT_DISCREPANCY = Discrepancy(kappa=0.2, q=2.0, lam=2.84, power=0.49, nu=2.0
 RETRY_TARGET_ACCEPT = 0.99
 #: the default model: an equal-weight mixture of these families (see benchmarks/RESULTS.md)
 DEFAULT_FAMILY = "pow3+pow4"
-#: draws (and tuning steps) per chain of the leave-last-out check's refits
-LLO_DRAWS = 250
+#: chains and draws (and tuning steps) per chain of the leave-last-out check's refits
+LLO_CHAINS, LLO_DRAWS = 2, 250
 #: the fewest draws (and tuning steps) per chain a mixture gives one family
 MIN_SHARE = 100
 #: a mixture's second and later families are fitted from this many distinct sizes on
@@ -195,9 +195,10 @@ def fit(
         narrow ridges of flat or dipping curves. The second fit is kept, and
         ``diagnostics.retried`` records the first try's divergences.
     check : bool
-        Run the leave-last-out check (``curvecast.checks.leave_last_out``): two quick refits
-        (2 chains x :data:`LLO_DRAWS`) without the last size and without the last third of
-        log n; a contradiction is reported in ``diagnostics.checks``.
+        Run the leave-last-out check (``curvecast.checks.leave_last_out``): two quick refits of
+        the first family (:data:`LLO_CHAINS` chains x :data:`LLO_DRAWS` draws) without the last
+        size and without the last third of log n; a contradiction is reported in
+        ``diagnostics.checks``.
 
     Returns
     -------
@@ -224,9 +225,10 @@ def fit(
         warnings.simplefilter("ignore", DiagnosticsWarning)  # reported once below, checks included
         result = _fit_family(data, family, pset, **kw)
         if check:
-            quick = kw | {"draws": LLO_DRAWS, "tune": LLO_DRAWS, "chains": 2, "seed": int(seed) + 1}
+            quick = kw | {"draws": LLO_DRAWS, "tune": LLO_DRAWS, "chains": LLO_CHAINS, "seed": int(seed) + 1}
             quick["retry_divergent"] = False
-            found = leave_last_out(result, lambda d: _fit_family(d, family, pset, **quick), seed=int(seed))
+            first_family = result.components[0].family
+            found = leave_last_out(result, lambda d: _fit_one(d, first_family, pset, **quick), seed=int(seed))
             if found:
                 first = result.components[0]  # a mixture's diagnostics are rebuilt from it on load
                 first.diagnostics = replace(first.diagnostics, checks=(*first.diagnostics.checks, *found))
