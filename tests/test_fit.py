@@ -129,19 +129,19 @@ def test_divergent_fit_is_retried_with_smaller_steps(monkeypatch):
     monkeypatch.setattr(inference, "diagnose", diagnose)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        f = cc.fit(COCO_N, COCO_Y, draws=100, tune=100, chains=2, seed=1)
+        f = cc.fit(COCO_N, COCO_Y, draws=100, tune=100, chains=2, seed=1, check=False)
     assert seen == [0.95, inference.RETRY_TARGET_ACCEPT]
     assert f.diagnostics.retried == {"target_accept": 0.95, "divergences": 3}
     assert f.settings["target_accept"] == inference.RETRY_TARGET_ACCEPT
     seen.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        g = cc.fit(COCO_N, COCO_Y, draws=100, tune=100, chains=2, seed=1, retry_divergent=False)
+        g = cc.fit(COCO_N, COCO_Y, draws=100, tune=100, chains=2, seed=1, retry_divergent=False, check=False)
     assert seen == [0.95] and g.diagnostics.retried is None
     seen.clear()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cc.fit(COCO_N, COCO_Y, family="auto", draws=100, tune=100, chains=2, seed=1, retry_divergent=False)
+        cc.fit(COCO_N, COCO_Y, family="auto", draws=100, tune=100, chains=2, seed=1, retry_divergent=False, check=False)
     assert seen == [0.95] * 3  # the averaged path honours the switch too
 
 
