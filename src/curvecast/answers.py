@@ -14,6 +14,7 @@ from typing import Any
 
 from curvecast.errors import CurvecastError
 from curvecast.results import Forecast, as_sizes, check_prob
+from curvecast.units import Costs, units
 
 #: the central interval reported everywhere
 INTERVAL = 0.9
@@ -83,9 +84,7 @@ class Question:
         for label, v, lo in (("--step", self.step, 0.0), ("--max-n", self.max_n, 0.0)):
             if v is not None and not (math.isfinite(v) and v > lo):
                 raise CurvecastError(f"{label} must be a number > 0, got {v}")
-        c = self.cost_per_sample
-        if c is not None and not (math.isfinite(c) and c >= 0):
-            raise CurvecastError(f"--cost-per-sample must be a number >= 0, got {c}")
+        Costs.of(self.cost_per_sample, None)  # refuses a negative or non-finite cost
         if fit is not None and self.target is not None:
             fit.data.check_target(self.target)
         return self
@@ -127,8 +126,7 @@ def answers(fit: Forecast, q: Question) -> dict[str, Any]:
         "model": fit.label,
         "bounded": bool(fit.bounded),
         "increasing": bool(d.increasing),
-        "x_unit": str(getattr(d, "x_unit", "samples")),
-        "y_unit": str(getattr(d, "y_unit", "metric")),
+        **units(d),
         "n_points": int(d.n.size),
         "n_current": d.n_ref,
         "target": t,

@@ -39,6 +39,8 @@ DEFAULT_DISCREPANCY = Discrepancy(kappa=0.2, q=2.0, lam=2.84, power=0.49, nu=2.0
 RETRY_TARGET_ACCEPT = 0.99
 #: the default model: an equal-weight mixture of these families (see benchmarks/RESULTS.md)
 DEFAULT_FAMILY = "pow3+pow4"
+#: where one family is needed (pooled fits, prior comparisons): the default mixture's first
+SINGLE_FAMILY = DEFAULT_FAMILY.split("+")[0]
 #: chains and draws (and tuning steps) per chain of the leave-last-out check's refits
 LLO_CHAINS, LLO_DRAWS = 2, 250
 #: the fewest draws (and tuning steps) per chain a mixture gives one family
@@ -347,7 +349,7 @@ def fit_mixture(data: CurveData, families: tuple[str, ...], *, priors: PriorSet 
 def fit_pooled(
     curves: list[CurveData],
     *,
-    family: str = "pow3",
+    family: str = SINGLE_FAMILY,
     priors: PriorSet | str | Path | None = None,
     draws: int = 1000,
     tune: int = 1000,

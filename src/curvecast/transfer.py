@@ -16,7 +16,7 @@ import numpy as np
 from curvecast.data import CurveData
 from curvecast.errors import CurvecastError, DiagnosticsWarning
 from curvecast.families import get_family
-from curvecast.inference import DEFAULT_FAMILY, fit
+from curvecast.inference import SINGLE_FAMILY, fit
 from curvecast.outputs import atomic_write
 from curvecast.prior_sets import merged_priors
 from curvecast.priors import Prior, PriorSet
@@ -106,7 +106,7 @@ def compare(
 
     Priors belong to one family: ``family`` (default: the default mixture's first family).
     """
-    family = family or DEFAULT_FAMILY.split("+")[0]
+    family = family or SINGLE_FAMILY
     fam = get_family(family)
     fam.check_data(data)
     rows, fits = [], {}
