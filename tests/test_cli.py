@@ -127,7 +127,7 @@ def loss_file(tmp_path) -> Path:
     """Two decreasing curves in columns that need --x and --y."""
     rows = [f"{c},{n},{e:.3f},7" for c in "ab" for n, e in ((100, 2.0), (200, 1.5), (400, 1.2), (800, 1.0))]
     path = tmp_path / "loss.csv"
-    path.write_text("curve,budget,err_rate,other\n" + "\n".join(rows) + "\n")
+    path.write_text("model,budget,err_rate,other\n" + "\n".join(rows) + "\n")
     return path
 
 
@@ -163,6 +163,8 @@ def captured(monkeypatch) -> dict:
 
 
 DATA_FLAGS = ["--decreasing", "--metric-min", "0", "--metric-max", "5", "--x", "budget", "--y", "err_rate"]
+DATA_FLAGS += ["--curve-by", "model"]
+READ = {"x": "budget", "y": "err_rate", "curve_by": "model", "tracking_uri": None}
 SAMPLER_FLAGS = ["--family", "pow4", "--draws", "50", "--chains", "1", "--seed", "7"]
 FIT_KW = {"family": "pow4", "draws": 50, "chains": 1, "seed": 7}
 
@@ -210,7 +212,7 @@ def test_batch_and_backtest_pass_every_flag(captured, loss_file, prior_file, tmp
     r = run("batch", *common, "-o", tmp_path / "a.csv", "--at", "1e4", "--target", "1.1", "--prob", "0.7")
     assert r.exit_code == 2 and "captured" in r.output
     (source, output), kw = captured["run_batch"]
-    assert (source, output) == (loss_file, tmp_path / "a.csv") and (kw["x"], kw["y"]) == ("budget", "err_rate")
+    assert (source, output) == (loss_file, tmp_path / "a.csv") and kw["read"] == READ
     _check_data(kw["make_curve"]("b", np.array([100, 200, 400, 800.0]), np.array([2.0, 1.5, 1.2, 1.0])), "b")
     assert kw["fit_kwargs"] == FIT_KW | {"priors": prior_file}
     assert (kw["at"], kw["targets"], kw["prob"], kw["jobs"]) == ([1e4], [1.1], 0.7, 1)

@@ -24,6 +24,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -317,3 +318,14 @@ def test_file_store_read_and_log(tmp_path, coco_fit, monkeypatch):
 def test_plain_path_is_a_file_store(tmp_path):
     with pytest.raises(CurvecastError, match=r"no MLflow store at .*does not exist"):
         cc.from_mlflow("local", x="train_size", y="val_map", tracking_uri=str(tmp_path / "missing"))
+
+
+@pytest.mark.sampling
+def test_batch_over_an_experiment_keeps_curve_by_and_the_tracking_uri(server, study, tmp_path):
+    out = tmp_path / "answers.csv"
+    r = run_cli("batch", "mlflow:detector", *COLS, "--tracking-uri", server, "--at", "100000", "-o", out,
+                "--jobs", "1", *SMALL)  # fmt: skip
+    assert r.exit_code == 0, r.output
+    rows = pd.read_csv(out).set_index("curve")
+    assert sorted(rows.index) == sorted(TRUTH) and rows["error"].isna().all()  # one curve per params.backbone
+    assert (rows["n_points"] == 2 * len(SIZES)).all()

@@ -150,3 +150,15 @@ def test_map_curves_in_process_keeps_order_and_reports_progress():
     seen = []
     results, interrupted = map_curves(np.negative, [1, 2, 3], jobs=1, progress=lambda d, t: seen.append((d, t)))
     assert results == [-1, -2, -3] and not interrupted and seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_curve_by_names_the_curve_column_streamed_or_not(tmp_path):
+    path = tmp_path / "models.csv"
+    path.write_text("model,n,metric\n" + _rows(["a", "b"]))
+    for rows in (2, 1000):
+        assert [(name, list(n)) for name, n, _ in CurveFile(path, curve_by="model", rows=rows)] == [
+            ("a", [10, 20, 40, 80]),
+            ("b", [10, 20, 40, 80]),
+        ]
+    with pytest.raises(CurvecastError, match="--curve-by column 'arch' not found; columns are: model, n, metric"):
+        CurveFile(path, curve_by="arch").scan()

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 import curvecast as cc
 from curvecast.cli import app
-from curvecast.data import PERCENT_NOTE, CurveData, load_curves
+from curvecast.data import PERCENT_NOTE, CurveData, load_curves, x_unit_of, y_unit_of
 from curvecast.errors import CurvecastError
-from curvecast.units import Costs, metric_step, per, rate_step, singular, x_unit_of, y_unit_of
+from curvecast.units import Costs, metric_step, per, rate_step, singular
 
 runner = CliRunner()
 

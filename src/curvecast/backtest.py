@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from curvecast.data import CurveData
 from curvecast.errors import CurvecastError
 from curvecast.inference import fit, fit_pooled
+from curvecast.outputs import atomic_write
 from curvecast.parallel import map_curves, n_jobs
 from curvecast.peers import PEERS, predict_peers
 from curvecast.results import Forecast
@@ -202,10 +204,17 @@ def run_backtest(
     masks: dict[str, np.ndarray] | None = None,
     scheduler: Any = None,
     workers: int | None = None,
+    on_start: Callable[[Any], None] | None = None,
+    unfit: Sequence[dict[str, str]] = (),
+    out: str | Path | None = None,
 ) -> dict[str, Any]:
     """Backtest every curve; parallel over ``jobs`` processes (default: all cores), or on Dask:
     ``scheduler`` is an address, ``"local"`` (a LocalCluster of ``workers``) or an open runner
-    (see :func:`curvecast.parallel.map_curves`).
+    (see :func:`curvecast.parallel.map_curves`, which calls ``on_start(runner)``).
+
+    ``unfit``: rows ``{curve, error}`` of curves that could not be read as curves, counted as failed.
+    ``out``: a CSV of one row per curve, written atomically (after Ctrl-C: the finished curves,
+    marked ``run_status = interrupted``).
 
     ``masks`` (curve name -> boolean array aligned with its ``n``) mark the rows to fit
     on, for corpora that carry their own split; ``cutoff`` is then not used.
@@ -224,14 +233,19 @@ def run_backtest(
         (g, cutoff, kw, seed, bool(pool_by), {c.name: masks[c.name] for c in g if c.name in masks}) for g in groups
     ]
     batches, interrupted = map_curves(
-        _worker, tasks, jobs=jobs, progress=progress, scheduler=scheduler, workers=workers
+        _worker, tasks, jobs=jobs, progress=progress, scheduler=scheduler, workers=workers, on_start=on_start
     )
     results = [r for b in batches for r in b]
     rows = [r for r in results if r is not None and "error" not in r]
-    errors = [r for r in results if r is not None and "error" in r]
+    errors = [*unfit, *(r for r in results if r is not None and "error" in r)]
     n_skipped = sum(r is None for r in results)
     order = {c.name: i for i, c in enumerate(curves)}
     rows.sort(key=lambda r: order.get(r["curve"], 0))
+    if out is not None and (rows or not interrupted):
+        import pandas as pd
+
+        table = pd.DataFrame(rows).assign(run_status="interrupted" if interrupted else "complete")
+        atomic_write(out, lambda tmp: table.to_csv(tmp, index=False))
     return {
         "cutoff": cutoff,
         "n_curves": len(rows),

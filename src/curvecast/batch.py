@@ -110,6 +110,8 @@ class Batch:
         Keyword arguments of :func:`curvecast.fit` (family, priors, draws, chains, seed, ...).
     make_curve : callable
         ``(name, n, y) -> CurveData`` (direction and bounds); default: increasing, bounds inferred.
+    read : dict
+        How to read ``source``: ``x``, ``y``, ``curve_by``, ``tracking_uri`` (as :func:`curvecast.load_curves`).
     resume : bool
         Keep the curves already in ``output`` and do only the others.
     chunk_size : int
@@ -126,8 +128,7 @@ class Batch:
         prob: float = 0.8,
         fit_kwargs: dict[str, Any] | None = None,
         make_curve: Callable[[str, np.ndarray, np.ndarray], CurveData] | None = None,
-        x: str | None = None,
-        y: str | None = None,
+        read: dict[str, Any] | None = None,
         limit: int | None = None,
         resume: bool = False,
         chunk_size: int = DEFAULT_CHUNK,
@@ -139,7 +140,7 @@ class Batch:
         self.at, self.targets, self.prob = [float(v) for v in at], [float(t) for t in targets], float(prob)
         self.fit_kwargs, self.chunk_size = dict(fit_kwargs or {}), chunk_size
         self.make_curve = make_curve or _default_curve
-        self.curves = CurveFile(source, x=x, y=y)
+        self.curves = CurveFile(source, **(read or {}))
         self.names = self.curves.scan(limit=limit, check=self._check)
         self.out = AnswerFile(output, answer_columns(self.at, self.targets, self.prob), resume=resume)
         self.skipped = sum(name in self.out for name in self.names)

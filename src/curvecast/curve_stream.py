@@ -40,8 +40,8 @@ def streamable(source: str | Path) -> bool:
     return path.is_file() and _kind(path) is not None
 
 
-def _chunks(path: Path, rows: int) -> Iterator[Any]:
-    """The file's rows as DataFrames of at most ``rows`` rows, the ``curve`` column as text."""
+def _chunks(path: Path, rows: int, by: str = "curve") -> Iterator[Any]:
+    """The file's rows as DataFrames of at most ``rows`` rows, the curve column ``by`` as text."""
     import pandas as pd
 
     kind = _kind(path)
@@ -49,11 +49,14 @@ def _chunks(path: Path, rows: int) -> Iterator[Any]:
         if kind == "jsonl":
             reader: Any = pd.read_json(path, lines=True, chunksize=rows, dtype=False)
         else:
-            reader = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", chunksize=rows, dtype={"curve": str})
+            reader = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", chunksize=rows, dtype={by: str})
         with reader:
             for chunk in reader:
-                if "curve" in chunk.columns:
-                    chunk["curve"] = chunk["curve"].astype(str)
+                if by in chunk.columns:
+                    chunk[by] = chunk[by].astype(str)
+                elif by != "curve":
+                    cols = ", ".join(map(str, chunk.columns))
+                    raise CurvecastError(f"--curve-by column {by!r} not found; columns are: {cols}")
                 yield chunk
     except CurvecastError:
         raise
@@ -68,36 +71,37 @@ class Scattered(CurvecastError):
         super().__init__("the rows of a curve are not together in the file (was it changed during the run?)")
 
 
-def _curves(path: Path, x: str | None, y: str | None, rows: int) -> Iterator[Curve]:
+def _curves(path: Path, x: str | None, y: str | None, rows: int, by: str) -> Iterator[Curve]:
     """Each curve of the file once its rows are all read; :class:`Scattered` when a curve's rows are not together."""
     import pandas as pd
 
     carry, closed = None, set[str]()
-    for chunk in _chunks(path, rows):
+    for chunk in _chunks(path, rows, by):
         if carry is not None:
             chunk = pd.concat([carry, chunk], ignore_index=True)
         if chunk.empty:
             continue
-        if "curve" not in chunk.columns:
+        if by not in chunk.columns:
             carry = chunk  # one curve: the whole file
             continue
-        keys = chunk["curve"]
+        keys = chunk[by]
         runs = keys[keys.ne(keys.shift())].tolist()
         if len(set(runs)) < len(runs) or closed.intersection(runs):
             raise Scattered
         carry, head = chunk[keys == runs[-1]], chunk[keys != runs[-1]]
-        for name, (n, v) in curves_from_frame(head, x=x, y=y).items() if len(head) else ():
+        for name, (n, v) in curves_from_frame(head, x=x, y=y, curve_col=by).items() if len(head) else ():
             closed.add(name)
             yield name, n, v
     if carry is not None and len(carry):
-        for name, (n, v) in curves_from_frame(carry, x=x, y=y).items():
+        for name, (n, v) in curves_from_frame(carry, x=x, y=y, curve_col=by).items():
             yield name, n, v
 
 
-def _whole(path: Path, x: str | None, y: str | None, rows: int) -> Iterator[Curve]:
+def _whole(path: Path, x: str | None, y: str | None, rows: int, by: str) -> Iterator[Curve]:
     import pandas as pd
 
-    for name, (n, v) in curves_from_frame(pd.concat(list(_chunks(path, rows)), ignore_index=True), x=x, y=y).items():
+    df = pd.concat(list(_chunks(path, rows, by)), ignore_index=True)
+    for name, (n, v) in curves_from_frame(df, x=x, y=y, curve_col=by).items():
         yield name, n, v
 
 
@@ -107,19 +111,30 @@ class CurveFile:
     :meth:`scan` reads it through once without keeping its rows and checks it; iterating then yields
     ``(name, n, y)`` for each curve in file order, one at a time. A file whose curves' rows are not
     together is read whole instead (``streamed`` is then False): sort it by curve to stream it.
+    ``x``, ``y``, ``curve_by`` and ``tracking_uri`` are those of :func:`~curvecast.data.load_curves`.
     """
 
-    def __init__(self, source: str | Path, *, x: str | None = None, y: str | None = None, rows: int = ROWS_PER_READ):
-        self.source, self.x, self.y, self.rows = source, x, y, rows
-        self.streamed = streamable(source)
+    def __init__(
+        self,
+        source: str | Path,
+        *,
+        x: str | None = None,
+        y: str | None = None,
+        curve_by: str | None = None,
+        tracking_uri: str | None = None,
+        rows: int = ROWS_PER_READ,
+    ):
+        self.source, self.x, self.y, self.by, self.rows = source, x, y, curve_by or "curve", rows
+        self.tracking_uri, self.streamed = tracking_uri, streamable(source)
 
     def __iter__(self) -> Iterator[Curve]:
         path = Path(self.source)
         if self.streamed:
-            return _curves(path, self.x, self.y, self.rows)
+            return _curves(path, self.x, self.y, self.rows, self.by)
         if streamable(path):
-            return _whole(path, self.x, self.y, self.rows)
-        return ((name, n, v) for name, (n, v) in load_curves(self.source, x=self.x, y=self.y).items())
+            return _whole(path, self.x, self.y, self.rows, self.by)
+        curves = load_curves(self.source, x=self.x, y=self.y, curve_by=self.by, tracking_uri=self.tracking_uri)
+        return ((name, n, v) for name, (n, v) in curves.items())
 
     def scan(
         self, *, limit: int | None = None, check: Callable[[str, np.ndarray, np.ndarray], None] | None = None

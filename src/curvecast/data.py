@@ -67,7 +67,7 @@ class CurveData:
     x_unit, y_unit : str
         What ``n`` counts and what the metric is ("images", "person-days" /
         "mAP"), used in every table, plot axis and JSON answer. Files give
-        their column names by default (see :func:`curvecast.units.x_unit_of`).
+        their column names by default (see :func:`x_unit_of`).
     notes : tuple of str
         One-line remarks on how the data were read (percentages detected, the
         two numeric columns of a file taken as x and y), shown with answers.
@@ -352,6 +352,24 @@ def _pick(df: Any, given: str | None, names: tuple[str, ...], what: str, flag: s
     return found[0]
 
 
+#: column names that say nothing about what n counts or what the metric is
+GENERIC_X = {"n", "x", "size", "n_train", "train_size", "num_samples", "n_samples", "dataset_size", "data_size"}
+GENERIC_Y = {"metric", "score", "value", "y"}
+#: metric abbreviations as they are usually written
+PRETTY_Y = {"map": "mAP", "acc": "accuracy", "mae": "MAE", "rmse": "RMSE", "f1": "F1", "auc": "AUC"}
+
+
+def x_unit_of(column: str) -> str:
+    """The x unit a column name gives: the name itself, or "samples" for a generic one such as ``n``."""
+    return "samples" if column.strip().lower() in GENERIC_X else column.strip()
+
+
+def y_unit_of(column: str) -> str:
+    """The y unit a column name gives: the name ("map" written "mAP"), or "metric" for a generic one."""
+    key = column.strip().lower()
+    return "metric" if key in GENERIC_Y else PRETTY_Y.get(key, column.strip())
+
+
 class Curves(dict[str, tuple[np.ndarray, np.ndarray]]):
     """``{curve name: (n, y)}`` read from a table, with the columns they came from (``x_column``,
     ``y_column``: the default units) and one-line ``notes`` on how the table was read."""
@@ -359,6 +377,28 @@ class Curves(dict[str, tuple[np.ndarray, np.ndarray]]):
     x_column: str = "n"
     y_column: str = "metric"
     notes: tuple[str, ...] = ()
+
+    def curve(self, name: str, *, x_unit: str | None = None, y_unit: str | None = None, **meta: Any) -> CurveData:
+        """Curve ``name`` as :class:`CurveData` (``meta``: ``increasing``, ``metric_min``, ``metric_max``),
+        in the units its columns name unless ``x_unit``/``y_unit`` are given; an error names the curve."""
+        n, y = self[name]
+        xu, yu = x_unit or x_unit_of(self.x_column), y_unit or y_unit_of(self.y_column)
+        try:
+            return CurveData(n, y, name=name, x_unit=xu, y_unit=yu, notes=tuple(self.notes), **meta)
+        except CurvecastError as e:
+            raise CurvecastError(f"curve {name!r}: {e}") from None
+
+    def fittable(self, limit: int | None = None, **meta: Any) -> tuple[list[CurveData], list[dict[str, str]]]:
+        """Every curve (the first ``limit``) as :meth:`curve` builds it, and a row ``{curve, error}`` for
+        each one that cannot be fitted (fewer than 3 sizes, values outside the bounds): one bad curve
+        never stops a run over many."""
+        good, bad = [], []
+        for name in list(self)[: limit or None]:
+            try:
+                good.append(self.curve(name, **meta))
+            except CurvecastError as e:
+                bad.append({"curve": name, "error": str(e)})
+        return good, bad
 
 
 def _two_numeric(df: Any, x: str | None, y: str | None, curve_col: str) -> tuple[str, str, str] | None:
@@ -416,9 +456,12 @@ def curves_from_frame(df: Any, *, x: str | None = None, y: str | None = None, cu
     return out
 
 
-def split_masks(path: str | Path, column: str, *, x: str | None = None, y: str | None = None) -> dict[str, np.ndarray]:
-    """Per curve, the rows to fit on (``column`` = 1; 0 = held out), for corpora that carry their own
-    split; each mask is in the order :class:`CurveData` keeps its rows (sorted by n)."""
+def split_masks(
+    path: str | Path, column: str, *, x: str | None = None, y: str | None = None, curve_by: str | None = None
+) -> dict[str, np.ndarray]:
+    """Per curve (named by the column ``curve_by``, default ``curve``), the rows to fit on (``column`` = 1;
+    0 = held out), for corpora that carry their own split; each mask is in the order :class:`CurveData`
+    keeps its rows (sorted by n)."""
     import pandas as pd
 
     df = read_table(path)
@@ -428,7 +471,8 @@ def split_masks(path: str | Path, column: str, *, x: str | None = None, y: str |
     if flags.isna().any() or not set(flags.unique()) <= {0, 1}:
         raise CurvecastError(f"split column {column!r} must hold 1 (fit on) or 0 (held out) in every row")
     xc = _pick(df, x, X_NAMES, "n (x)", "--x")
-    groups = df.groupby("curve", sort=False) if "curve" in df.columns else [("curve", df)]
+    by = curve_by or "curve"
+    groups = df.groupby(by, sort=False) if by in df.columns else [("curve", df)]
     out = {}
     for name, g in groups:
         order = np.argsort(pd.to_numeric(g[xc], errors="coerce").to_numpy(float), kind="stable")

@@ -165,9 +165,11 @@ def map_curves(
     progress: Callable[[int, int], None] | None = None,
     scheduler: str | Runner | None = None,
     workers: int | None = None,
+    on_start: Callable[[Runner], None] | None = None,
 ) -> tuple[list[Any], bool]:
     """Apply ``fn`` to every task, over ``jobs`` local processes (default: all cores) or on a Dask
-    cluster (``scheduler``: an address, ``"local"``, or a runner already open).
+    cluster (``scheduler``: an address, ``"local"``, or a runner already open); ``on_start(runner)``
+    is called once the runner is up (to print where it runs, the dashboard).
 
     Returns (results in completion order, interrupted). Ctrl-C stops the work and keeps what has
     finished. A task that failed outside ``fn`` (its worker died) raises here.
@@ -182,6 +184,8 @@ def map_curves(
                 runner = stack.enter_context(opened)
             else:
                 runner = scheduler
+            if on_start is not None:
+                on_start(runner)
             for _, outcome in runner.imap(fn, tasks, window=2 * runner.workers):
                 if isinstance(outcome, BaseException):
                     raise outcome

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from curvecast import tables
 from curvecast.answers import Question, answers, count, metric_name, num, pct, sentences
 from curvecast.diagnostics import ESS_MIN, RHAT_MAX
 from curvecast.outputs import atomic_write
@@ -145,33 +146,18 @@ def _answers(fit: Forecast, q: Question, a: dict[str, Any], name: str, source: s
         '<section id="answers">\n<h2>The question and the answers</h2>\n'
         f'<p class="question">{esc(_question(a, name))}</p>\n'
         f'<ul class="answers">{items}</ul>\n'
-        + _need_table(a)
+        + _need_table(fit, a)
         + f'<p class="note">Based on {esc(data)}{where}. Probabilities are posterior probabilities of the model '
         f"named below: they hold if the curve keeps following it.</p>\n</section>"
     )
 
 
-def _need_table(a: dict[str, Any]) -> str:
-    need = a["need"]
-    if need is None:
+def _need_table(fit: Forecast, a: dict[str, Any]) -> str:
+    """The table of data needed, the one ``curvecast need`` prints."""
+    if a["need"] is None:
         return ""
-    p, level, (lo, hi) = need["prob"], f"{need['interval_level']:.0%}", need["interval"]
-    rows = [
-        [f"{a['x_unit']} for P(reach) = {p:.0%}", count(need["n_needed"])],
-        [f"more than the {count(need['n_current'])} measured", count(max(need["n_needed"] - need["n_current"], 0))],
-        ["median size at which it is reached", count(need["n_median"])],
-        [f"{level} interval of that size", f"{count(lo)} to {count(hi)}"],
-        ["P(never reached)", pct(need["p_never"])],
-        ["P(already reached)", pct(need["p_reached_now"])],
-    ]
-    if "cost_at_prob" in need:
-        rows.append(
-            [
-                f"cost for P(reach) = {p:.0%}",
-                money(need["cost_at_prob"]) if math.isfinite(need["cost_at_prob"]) else "n/a",
-            ]
-        )
-    return f"<h3>Data needed for {esc(num(need['target']))}</h3>" + table(["quantity", "value"], rows, {1})
+    t = next(b for b in tables.need(fit, a["need"]) if isinstance(b, tables.Table))
+    return f"<h3>Data needed for {esc(num(a['target']))}</h3>" + table(t.columns, t.rows, {1})
 
 
 def _plots(fit: Forecast, q: Question, a: dict[str, Any], name: str) -> str:

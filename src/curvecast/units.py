@@ -2,7 +2,7 @@
 
 A curve's x unit says what ``n`` counts ("images", "person-days", "tokens") and its
 y unit what the metric is ("mAP", "F1"). Files give their column names by default
-(generic names such as ``n`` or ``metric`` read as "samples" and "metric");
+(generic names such as ``n`` or ``metric`` read as "samples" and "metric": ``data.x_unit_of``);
 ``--x-unit`` / ``--y-unit`` (``CurveData(x_unit=..., y_unit=...)``) set them.
 
 Rates are given per a power of ten of the x unit chosen from the data ("per 1,000
@@ -24,23 +24,6 @@ from curvecast.errors import CurvecastError
 if TYPE_CHECKING:
     from curvecast.data import CurveData
     from curvecast.results import Forecast
-
-#: column names that say nothing about what n counts or what the metric is
-GENERIC_X = {"n", "x", "size", "n_train", "train_size", "num_samples", "n_samples", "dataset_size", "data_size"}
-GENERIC_Y = {"metric", "score", "value", "y"}
-#: metric abbreviations as they are usually written
-PRETTY_Y = {"map": "mAP", "acc": "accuracy", "mae": "MAE", "rmse": "RMSE", "f1": "F1", "auc": "AUC"}
-
-
-def x_unit_of(column: str) -> str:
-    """The x unit a column name gives: the name itself, or "samples" for a generic one such as ``n``."""
-    return "samples" if column.strip().lower() in GENERIC_X else column.strip()
-
-
-def y_unit_of(column: str) -> str:
-    """The y unit a column name gives: the name ("map" written "mAP"), or "metric" for a generic one."""
-    key = column.strip().lower()
-    return "metric" if key in GENERIC_Y else PRETTY_Y.get(key, column.strip())
 
 
 def singular(unit: str) -> str:

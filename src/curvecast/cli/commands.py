@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 import curvecast as cc
+from curvecast import tables
 from curvecast.cli import render, tracking
 from curvecast.cli.options import PANEL, SAMPLER, FitOptions, Json, Strict, with_fit_options
 from curvecast.errors import CurvecastError
@@ -35,26 +36,32 @@ Step = Annotated[float, typer.Option("--step", help="Extra samples DN.")]
 FromN = Annotated[float | None, typer.Option("--from", help="Start n (default: largest observed).")]
 Prob = Annotated[float, typer.Option("--prob", help="Probability for n needed.")]
 MaxN = Annotated[float | None, typer.Option("--max-n", help="Right end of the plot's x axis.")]
-Jobs = Annotated[int | None, typer.Option("--jobs", help="Processes (default: all cores).")]
 Limit = Annotated[int | None, typer.Option("--limit", help="Only the first N curves.")]
 
 
-def forecast(source: Path, o: FitOptions, quiet: bool, check: Callable[[Any], None] = lambda d: None) -> Forecast:
-    """A saved fit (.nc), or a fit of the curve ``o`` selects from a data file (``check``-ed before sampling)."""
-    if source.suffix.lower() in (".nc", ".netcdf", ".h5"):
+def is_fit(path: Path) -> bool:
+    return path.suffix.lower() in (".nc", ".netcdf", ".h5")
+
+
+def forecast(
+    source: Path, o: FitOptions, quiet: bool, check: Callable[[Any], None] = lambda d: None, data: Any = None
+) -> Forecast:
+    """A saved fit (.nc), or a fit of the curve ``o`` selects from a data file (``check``-ed before sampling;
+    ``data``: that curve, already read)."""
+    if is_fit(source):
         if o != FitOptions(tracking_uri=o.tracking_uri, x_unit=o.x_unit, y_unit=o.y_unit):  # these apply to fits too
             render.error(f"the fitting options are ignored: {source} is a saved fit", render.WARNING)
         return relabel(cc.load(source), o.x_unit, o.y_unit)
-    data = o.curve_data(source)
+    data = o.curve_data(source) if data is None else data
     check(data)
     with render.progress(not quiet, f"Sampling {o.model} for {data.name} ({o.chains} chains x {o.draws} draws)..."):
         return cc.fit(data=data, **o.fit_kwargs())
 
 
 def query(
-    human: Callable[..., None], precheck: Callable[..., None] = lambda **own: None
+    view: Callable[..., list[tables.Block]], precheck: Callable[..., None] = lambda **own: None
 ) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., None]]:
-    """A command on SOURCE's forecast ``f``: ``ask(f, **its options)`` answers, ``human`` prints (or --json);
+    """A command on SOURCE's forecast ``f``: ``ask(f, **its options)`` answers, ``view`` lays it out (or --json);
     ``precheck(**its options)`` refuses bad options before any sampling."""
 
     def decorate(ask: Callable[..., dict[str, Any]]) -> Callable[..., None]:
@@ -67,7 +74,7 @@ def query(
             r = ask(f, **own)
             if experiment is not None:
                 r["mlflow_run_id"] = tracking.log(f, experiment, source, o, own)
-            render.answer(f, r, human, as_json, strict)
+            render.answer(f, r, view, as_json, strict)
 
         kw, p = inspect.Parameter.KEYWORD_ONLY, inspect.Parameter
         own = list(inspect.signature(ask, locals={"Forecast": None}, eval_str=True).parameters.values())[1:]
@@ -94,7 +101,7 @@ def fit(
     if not pool:
         f = forecast(data, o, as_json)
         cc.save(f, output)
-        return render.answer(f, {"output": str(output), "summary": f.summary()}, render.fit, as_json, strict)
+        return render.answer(f, {"output": str(output), "summary": f.summary()}, tables.fit, as_json, strict)
     if o.curve is not None:
         raise CurvecastError("--curve picks one curve, but --pool fits every curve in the file; drop --curve")
     curves, bad = o.curves(data)
@@ -110,11 +117,11 @@ def fit(
         cc.save(f, paths[name])
         r["curves"][name] = {"output": str(paths[name]), "summary": f.summary()}
     r["diagnostics"] = pf.diagnostics.to_dict()
-    render.emit_json(r) if as_json else render.pooled(pf, r)
+    render.emit_json(r) if as_json else render.show(tables.pooled(pf, r))
     render.check_diagnostics(pf.diagnostics, strict, as_json)
 
 
-@query(render.prob)
+@query(tables.prob)
 def prob(f: Forecast, target: Target, at: At, measured: Measured = False) -> dict[str, Any]:
     """P(metric >= TARGET at N) (<= for decreasing metrics), for each --at N."""
     p = f.prob(target, at, measured=measured).tolist()
@@ -126,7 +133,7 @@ def check_costs(cost_per_sample: float | None = None, fixed_cost: float | None =
     Costs.of(cost_per_sample, fixed_cost)
 
 
-@query(render.need, precheck=check_costs)
+@query(tables.need, precheck=check_costs)
 def need(
     f: Forecast, target: Target, prob_: NeedProb = 0.8, cost_per_sample: Cost = None, fixed_cost: FixedCost = None
 ) -> dict[str, Any]:
@@ -134,13 +141,13 @@ def need(
     return costed_need(f, target, prob_, Costs.of(cost_per_sample, fixed_cost))
 
 
-@query(render.predict)
+@query(tables.predict)
 def predict(f: Forecast, at: At, interval: Interval = 0.9) -> dict[str, Any]:
     """Median and interval of the metric at each N, for the curve and for a new measurement."""
     return {"interval": interval, "predictions": f.predict(at, interval=interval).to_dict("records")}
 
 
-@query(render.gain, precheck=check_costs)
+@query(tables.gain, precheck=check_costs)
 def gain(
     f: Forecast, step: Step, from_n: FromN = None, cost_per_sample: Cost = None, fixed_cost: FixedCost = None
 ) -> dict[str, Any]:
@@ -170,7 +177,7 @@ def families(as_json: Json = False) -> None:
     from curvecast.families import REGISTRY
 
     fams = [{"name": k, "formula": f.formula, "bounded": f.bounded, "params": [*f.params]} for k, f in REGISTRY.items()]
-    render.emit_json({"families": fams}) if as_json else render.families(fams)
+    render.emit_json({"families": fams}) if as_json else render.show(tables.families(fams))
 
 
 @with_fit_options(only=SAMPLER)
@@ -184,7 +191,7 @@ def demo(
     with render.progress(True, "Sampling..."):
         f = cc.fit(data=o.data(name, n, y).subset(11_829).with_units("images", "mAP"), **o.fit_kwargs())
     r = {"prob": float(f.prob(0.5, [100_000])[0]), "need": f.need(0.5, prob=0.8), "gain": f.gain(10_000)}
-    render.demo(f, r | {"truth": y[n == held_out][0], "median": f.predict([held_out])["median"][0]})
+    render.show(tables.demo(f, r | {"truth": y[n == held_out][0], "median": f.predict([held_out])["median"][0]}))
     cc.plot_forecast(f, output, target=0.5, max_n=300_000)
     typer.echo(f"wrote {output}")
     render.check_diagnostics(f.diagnostics, False, False)
@@ -238,9 +245,18 @@ def priors_compare(
     if output is not None:
         plot_compare(fits, output, target, max_n)
     family = next(iter(fits.values()))[1].label
+    r = {
+        "curve": cd.name,
+        "family": family,
+        "rows": rows,
+        "x_unit": cd.x_unit,
+        "at": at,
+        "target": target,
+        "prob": prob_,
+    }
     if as_json:
-        return render.emit_json({"curve": cd.name, "family": family, "rows": rows, "x_unit": cd.x_unit})
-    render.compare(rows, f"Prior sets compared on {cd.name} ({family})", at, target, prob_, cd.x_unit)
+        return render.emit_json(r)
+    render.show(tables.prior_sets(r))
     if output is not None:
         typer.echo(f"wrote {output}")
 

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from curvecast import tables
 from curvecast.cli import render
-from curvecast.cli.commands import Cost, FixedCost, Interval, Target, forecast, query
+from curvecast.cli.commands import Cost, FixedCost, Interval, Target, forecast, is_fit, query
 from curvecast.cli.options import PANEL, FitOptions, Json, Strict, with_fit_options
 from curvecast.errors import CurvecastError
 from curvecast.outputs import check_output
@@ -17,7 +18,6 @@ from curvecast.results import as_sizes, check_prob
 from curvecast.units import Costs
 
 if TYPE_CHECKING:
-    from curvecast.data import CurveData
     from curvecast.results import Forecast
 
 NextAt = Annotated[float | None, typer.Option("--at", help="Ask: is TARGET reached at this n? (else: n needed)")]
@@ -52,7 +52,7 @@ def _check_next(**own: Any) -> None:
     check_options(prob=own.pop("need_prob"), candidates=sizes(own.pop("candidates")), **own)
 
 
-@query(render.next_run, precheck=_check_next)
+@query(tables.next_run, precheck=_check_next)
 def next_run(
     f: Forecast,
     target: Target,
@@ -102,10 +102,6 @@ def _pair(sources: list[Path], curves: list[str]) -> list[tuple[Path, str | None
     return [(s, curves[i] if curves else None) for i, s in enumerate(sources)]
 
 
-def _is_fit(path: Path) -> bool:
-    return path.suffix.lower() in (".nc", ".netcdf", ".h5")
-
-
 @with_fit_options(omit=("curve",))
 def compare(
     o: FitOptions,
@@ -131,32 +127,22 @@ def compare(
     check_prob(interval, "--interval")
     fits = []
     for i, (path, name) in enumerate(pair):
-        if _is_fit(path) and name is not None:
+        if is_fit(path) and name is not None:
             raise CurvecastError(f"{path} is a saved fit of one curve; drop --curve for it")
-        opts = o if _is_fit(path) else replace(o, curve=name, seed=o.seed + i)
-        data = None if _is_fit(path) else opts.curve_data(path)  # read both before sampling either
+        opts = o if is_fit(path) else replace(o, curve=name, seed=o.seed + i)
+        data = None if is_fit(path) else opts.curve_data(path)  # read both before sampling either
         if data is not None and target is not None:
             data.check_target(target)
         fits.append((path, opts, data))
-    a, b = (_fit(path, opts, data, as_json) for path, opts, data in fits)
+    a, b = (forecast(path, opts, as_json, data=data) for path, opts, data in fits)
     r = ask(a, b, at=at, target=target, max_n=max_n, interval=interval, seed=o.seed)
     if output is not None:
         plot_compare(a, b, r, output, target)
     if as_json:
         render.emit_json(r | {"fit_a": render.fitted(a), "fit_b": render.fitted(b)})
     else:
-        render.compare_curves(r, render.caption(a), render.caption(b))
+        render.show(tables.comparison(r, tables.caption(a), tables.caption(b)))
         if output is not None:
             typer.echo(f"wrote {output}")
     for tag, f in (("A", a), ("B", b)):
         render.check_diagnostics(f.diagnostics, strict, as_json, f"{tag} ({f.data.name}): ")
-
-
-def _fit(path: Path, o: FitOptions, data: CurveData | None, quiet: bool) -> Forecast:
-    """A saved fit, or a fit of curve data already read."""
-    import curvecast as cc
-
-    if data is None:
-        return forecast(path, o, quiet)
-    with render.progress(not quiet, f"Sampling {o.model} for {data.name} ({o.chains} chains x {o.draws} draws)..."):
-        return cc.fit(data=data, **o.fit_kwargs())

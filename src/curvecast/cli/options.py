@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
 
 import typer
 
-from curvecast.errors import CurvecastError
-
 if TYPE_CHECKING:
     from curvecast.data import CurveData, Curves
 
@@ -70,27 +68,26 @@ class FitOptions:
         kw = {"priors": self.priors, **self.sampler_kwargs()} | ({"family": self.family} if self.family else {})
         return kw if seed else {k: v for k, v in kw.items() if k != "seed"}
 
-    def data(self, name: str, n: Any, y: Any, columns: Any = None) -> CurveData:
-        """One curve with the metric's direction, bounds and units given by these options; ``columns``
-        (the :class:`~curvecast.data.Curves` it was read from) gives the default units and the notes."""
-        from curvecast.data import CurveData
-        from curvecast.units import x_unit_of, y_unit_of
+    def meta(self) -> dict[str, Any]:
+        """What the data files do not say: the metric's direction, its bounds and the units."""
+        return {"increasing": not self.decreasing, "metric_min": self.metric_min, "metric_max": self.metric_max,
+                "x_unit": self.x_unit, "y_unit": self.y_unit}  # fmt: skip
 
-        xu = self.x_unit or (x_unit_of(columns.x_column) if columns is not None else "samples")
-        yu = self.y_unit or (y_unit_of(columns.y_column) if columns is not None else "metric")
-        notes = tuple(getattr(columns, "notes", ()))
-        try:
-            lo, hi = self.metric_min, self.metric_max
-            return CurveData(n, y, name=name, increasing=not self.decreasing, metric_min=lo, metric_max=hi,
-                             x_unit=xu, y_unit=yu, notes=notes)  # fmt: skip
-        except CurvecastError as e:
-            raise CurvecastError(f"curve {name!r}: {e}") from None
+    def data(self, name: str, n: Any, y: Any) -> CurveData:
+        """One curve of arrays with these options' metric and units."""
+        from curvecast.data import Curves
+
+        return Curves({name: (n, y)}).curve(name, **self.meta())
+
+    def read_kwargs(self) -> dict[str, Any]:
+        """How data files (and mlflow: sources) are read: ``load_curves``' keyword arguments."""
+        return {"x": self.x, "y": self.y, "curve_by": self.curve_by, "tracking_uri": self.tracking_uri}
 
     def read(self, path: Path) -> Curves:
         """The curves of a data file, or of ``mlflow:EXPERIMENT``'s finished runs (what was read goes to stderr)."""
         from curvecast.data import load_curves
 
-        curves = load_curves(path, x=self.x, y=self.y, curve_by=self.curve_by, tracking_uri=self.tracking_uri)
+        curves = load_curves(path, **self.read_kwargs())
         if curves.notes:  # mlflow: what was read; a file: how its columns were read
             typer.echo("\n".join(curves.notes), err=True)
         return curves
@@ -100,23 +97,14 @@ class FitOptions:
         from curvecast.data import select_curve
 
         curves = self.read(path)
-        name, (n, y) = select_curve(curves, self.curve)
-        d = self.data(name, n, y, curves)
+        d = curves.curve(select_curve(curves, self.curve)[0], **self.meta())
         for note in d.notes[len(curves.notes) :]:  # what the data themselves said (percentages)
             typer.echo(f"note: {note}", err=True)
         return d
 
     def curves(self, path: Path, limit: int | None = None) -> tuple[list[CurveData], list[dict[str, str]]]:
-        """Every curve of a data file (the first ``limit``), and a row ``{curve, error}`` for each one
-        that cannot be fitted (fewer than 3 sizes, values outside the bounds): one bad curve never
-        stops a run over many."""
-        good, bad, curves = [], [], self.read(path)
-        for k, (n, y) in list(curves.items())[: limit or None]:
-            try:
-                good.append(self.data(k, n, y, curves))
-            except CurvecastError as e:
-                bad.append({"curve": k, "error": str(e)})
-        return good, bad
+        """Every curve of a data file that can be fitted, and an error row for each other one."""
+        return self.read(path).fittable(limit, **self.meta())
 
 
 def with_fit_options(*, omit: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> Callable[[Any], Any]:
