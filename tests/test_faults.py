@@ -92,6 +92,37 @@ def test_ctrl_c_in_a_batch_keeps_finished_curves_marked_interrupted(many_csv, tm
         assert "0 finished" in r.stderr
 
 
+def _rows_in(path: Path) -> int:
+    try:
+        return max(0, len(path.read_text().splitlines()) - 1)
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.mark.sampling
+def test_a_killed_worker_ends_the_batch_with_a_clear_error_and_resume_finishes_it(many_csv, tmp_path):
+    """An out-of-memory kill of one local worker used to hang the run for ever."""
+    out = tmp_path / "answers.csv"
+    args = [CURVECAST, "batch", str(many_csv), "-o", str(out), "--at", "100000", "--jobs", "2", "--draws", "300"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while _rows_in(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    workers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    assert proc.poll() is None and workers, "the batch ended before a worker could be killed"
+    os.kill(int(workers[0]), signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert "a worker process died" in err and "--resume" in err and "Traceback" not in err
+    kept = pd.read_csv(out)
+    assert 2 <= len(kept) < 30 and set(kept["run_status"]) == {"interrupted"} and kept["error"].isna().all()
+    r = run("batch", many_csv, "-o", out, "--at", "100000", "--jobs", "1", "--draws", "300", "--resume")
+    assert r.exit_code == 0, r.output
+    done = pd.read_csv(out)
+    assert len(done) == 30 and done["curve"].is_unique and set(done["run_status"]) == {"complete"}
+
+
 # -- outputs that would destroy inputs -----------------------------------------------
 @pytest.mark.parametrize(
     "args",

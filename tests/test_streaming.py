@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import subprocess
 import sys
 
@@ -162,3 +163,12 @@ def test_curve_by_names_the_curve_column_streamed_or_not(tmp_path):
         ]
     with pytest.raises(CurvecastError, match="--curve-by column 'arch' not found; columns are: model, n, metric"):
         CurveFile(path, curve_by="arch").scan()
+
+
+def test_a_worker_that_dies_stops_the_pool_with_a_clear_error_instead_of_hanging():
+    from curvecast.parallel import WorkerDied
+
+    with pytest.raises(WorkerDied, match=r"a worker process died \(killed, or out of memory\?\)"):
+        map_curves(os._exit, [3, 4, 5], jobs=2)  # each task ends its worker process at once
+    results, interrupted = map_curves(abs, [-1, -2, -3], jobs=2)  # a new pool works after a broken one
+    assert sorted(results) == [1, 2, 3] and not interrupted

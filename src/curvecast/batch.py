@@ -27,7 +27,7 @@ from curvecast.curve_stream import CurveFile
 from curvecast.data import CurveData
 from curvecast.errors import CurvecastError
 from curvecast.inference import fit
-from curvecast.parallel import InProcess, Runner, check_runner_options, open_runner
+from curvecast.parallel import InProcess, Runner, WorkerDied, check_runner_options, open_runner
 
 #: curves in flight at once, by default
 DEFAULT_CHUNK = 64
@@ -192,7 +192,7 @@ class Batch:
                 if progress:
                     progress(done, self.todo, failed)
 
-        interrupted = False
+        interrupted, died = False, None
         if progress:
             progress(0, self.todo, 0)
         try:
@@ -207,10 +207,17 @@ class Batch:
                 record(bad.pop())
         except KeyboardInterrupt:
             interrupted = True
+        except WorkerDied as e:  # the answers so far are kept, as after Ctrl-C, then the cause is said
+            died, interrupted = e, True
         try:
             self.out.finish({name: i for i, name in enumerate(self.names)}, INTERRUPTED if interrupted else COMPLETE)
         except KeyboardInterrupt:  # during the final rewrite: the file keeps its rows, marked incomplete
             interrupted = True
+        if died is not None:
+            raise WorkerDied(
+                f"{died}. The {done} answer(s) finished are kept in {self.out.path} (run_status = interrupted); "
+                "answer the rest with --resume (a smaller --chunk-size needs less memory too)"
+            ) from None
         secs = time.perf_counter() - t0
         return {
             "curves": len(self.names),

@@ -59,19 +59,29 @@ class InProcess:
             yield t, fn(t)
 
 
+class WorkerDied(CurvecastError):
+    """A local worker process died (killed, out of memory): the pool cannot go on."""
+
+
 class ProcessPool:
-    """``jobs`` spawned local processes; Ctrl-C stops them at once (their running tasks are dropped)."""
+    """``jobs`` spawned local processes; Ctrl-C stops them at once (their running tasks are dropped).
+
+    A worker that dies (killed, out of memory) breaks the pool: :class:`WorkerDied` is raised at
+    once, naming the tasks that were in flight, instead of waiting forever for their results."""
 
     dashboard: str | None = None
 
     def __init__(self, jobs: int) -> None:
         import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
 
         self.workers, self.description, self._abandoned = jobs, f"{jobs} local processes", False
-        with safe_path():
-            self._pool = mp.get_context("spawn").Pool(jobs, initializer=init_worker)
+        self._pool = ProcessPoolExecutor(jobs, mp_context=mp.get_context("spawn"), initializer=init_worker)
 
     def imap(self, fn: Callable[[Any], Any], tasks: Iterable[Any], window: int) -> Iterator[tuple[Any, Any]]:
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
         finished: queue.SimpleQueue[tuple[Any, Any]] = queue.SimpleQueue()
         source, in_flight = iter(tasks), 0
 
@@ -80,10 +90,14 @@ class ProcessPool:
             if task is _END:
                 return False
 
-            def put(outcome: Any) -> None:
-                finished.put((task, outcome))
+            def put(future: Future[Any]) -> None:
+                try:
+                    finished.put((task, future.result()))
+                except BaseException as e:  # the task's own exception is its outcome
+                    finished.put((task, e))
 
-            self._pool.apply_async(fn, (task,), callback=put, error_callback=put)
+            with safe_path():  # the executor starts its workers as tasks arrive
+                self._pool.submit(fn, task).add_done_callback(put)
             return True
 
         try:
@@ -91,21 +105,25 @@ class ProcessPool:
                 in_flight += 1
             while in_flight:
                 try:
-                    item = finished.get(timeout=0.2)  # a timeout keeps Ctrl-C responsive
+                    task, outcome = finished.get(timeout=0.2)  # a timeout keeps Ctrl-C responsive
                 except queue.Empty:
                     continue
                 in_flight -= 1
-                yield item
+                if isinstance(outcome, BrokenProcessPool):
+                    raise WorkerDied(
+                        "a worker process died (killed, or out of memory?) with "
+                        f"{in_flight + 1} task(s) in flight; fewer --jobs need less memory"
+                    )
+                yield task, outcome
                 in_flight += submit()
         finally:
             self._abandoned = self._abandoned or in_flight > 0  # stopped early: close() terminates
 
     def close(self, interrupted: bool) -> None:
-        if interrupted or self._abandoned:
-            self._pool.terminate()
-        else:
-            self._pool.close()
-        self._pool.join()
+        if interrupted or self._abandoned:  # stop the running tasks too, not only the queued ones
+            for process in list(getattr(self._pool, "_processes", {}).values()):
+                process.terminate()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 _END = object()
