@@ -121,6 +121,14 @@ def test_need_costs():
     assert r["extra_samples"] == pytest.approx(n_exact - 8000)
     assert r["cost_at_prob"] == pytest.approx(0.25 * (n_exact - 8000))
     assert r["expected_cost_if_reached"] == pytest.approx(0.25 * (n_exact - 8000))
+    assert r["median_cost_if_reached"] == pytest.approx(0.25 * (n_exact - 8000))
     assert np.isinf(f.need(0.5, prob=0.8, cost_per_sample=1.0)["cost_at_prob"])
+    # a tenth of the reaching draws creep up to the target at absurd sizes: they own the mean, not the median
+    c = np.r_[np.full(900, 0.6), np.full(100, 0.5 + 1e-6), np.full(1000, 0.45)]
+    f = make_fit({"y_ref": np.full(s, 0.34), "room": (c - 0.34) / 0.66, "alpha": np.full(s, 0.5),
+                  "sigma": np.full(s, 0.01)})  # fmt: skip
+    r = f.need(0.5, prob=0.4, cost_per_sample=0.25)
+    assert r["median_cost_if_reached"] == pytest.approx(0.25 * (n_exact - 8000))
+    assert r["expected_cost_if_reached"] > 1e6 * r["median_cost_if_reached"]
     with pytest.raises(CurvecastError, match="cost per sample"):
         f.need(0.5, cost_per_sample=-1)

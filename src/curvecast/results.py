@@ -177,7 +177,9 @@ class Forecast:
         budget beyond the current data that reaches the target with
         probability ``prob``; inf if it never does) and
         ``expected_cost_if_reached`` (the posterior mean cost of the extra data
-        over the draws in which the target is reached at all; see ``p_never``).
+        over the draws in which the target is reached at all; see ``p_never``)
+        with its median, ``median_cost_if_reached``: the mean is dominated by
+        draws that creep up to the target at absurd sizes, the median is not.
         """
         if cost_per_sample is not None and not (np.isfinite(cost_per_sample) and cost_per_sample >= 0):
             raise CurvecastError(f"cost per sample must be a number >= 0, got {cost_per_sample}")
@@ -210,6 +212,7 @@ class Forecast:
                 "extra_samples": extra,
                 "cost_at_prob": extra * cost_per_sample,
                 "expected_cost_if_reached": float(beyond.mean() * cost_per_sample) if reached.any() else math.inf,
+                "median_cost_if_reached": float(np.median(beyond) * cost_per_sample) if reached.any() else math.inf,
             }
         return out
 

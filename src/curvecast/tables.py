@@ -111,7 +111,8 @@ def need(f: Forecast, r: dict[str, Any]) -> list[Block]:
             rows += [
                 [f"budget for P = {p:g} (+ {r['fixed_cost']:,.2f} per run)", n(r["budget_at_prob"], ",.2f", "n/a")]
             ]
-        rows += [[f"expected cost of the extra {x} (if ever reached)", n(r["expected_cost_if_reached"], ",.2f", "n/a")]]
+        median = n(r["median_cost_if_reached"], ",.2f", "n/a")
+        rows += [[f"median cost of the extra {x} (if ever reached)", median]]
     title = f"Data needed for {d.y_unit} {op(d.increasing)} {r['target']:g} ({d.name})"
     note = "Note: this family has no asymptote, so P(never) = 0 by assumption, not by evidence."
     return [Table(title, ["quantity", "value"], rows, caption(f))] + ([] if f.bounded else [note])

@@ -68,7 +68,14 @@ def metrics_of(a: dict[str, Any]) -> dict[str, float]:
     if need:
         out |= {"n_needed": need["n_needed"], "n_median": need["n_median"]}
         out |= {"n_lower": need["interval"][0], "n_upper": need["interval"][1]}
-    for k in ("p_never", "p_reached_now", "extra_samples", "cost_at_prob", "expected_cost_if_reached"):
+    for k in (
+        "p_never",
+        "p_reached_now",
+        "extra_samples",
+        "cost_at_prob",
+        "expected_cost_if_reached",
+        "median_cost_if_reached",
+    ):
         if k in need:
             out[k] = need[k]
     for r in a["next"]:
