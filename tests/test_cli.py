@@ -33,7 +33,12 @@ COMMANDS = {
     "gain": ({"--step", "--from", "--cost-per-sample", "--fixed-cost", "--json", "--strict"} | MLFLOW, FITTING),
     "next": (NEXT_OPTIONS | MLFLOW, FITTING),
     "compare": ({"--at", "--target", "--max-n", "--interval", "--output", "--json", "--strict"}, FITTING),
-    "plot": ({"--output", "--target", "--max-n", "--strict"}, FITTING),
+    "plot": ({"--output", "--target", "--max-n", "--json", "--strict"} | MLFLOW, FITTING),
+    "report": (
+        {"--output", "--target", "--at", "--prob", "--cost-per-sample", "--step", "--max-n", "--json", "--strict"}
+        | MLFLOW,
+        FITTING,
+    ),
     "families": ({"--json"}, set()),
     "demo": ({"--output"}, {"--draws", "--chains", "--seed"}),
     "backtest": (

@@ -59,25 +59,34 @@ def forecast(
 
 
 def query(
-    view: Callable[..., list[tables.Block]], precheck: Callable[..., None] = lambda **own: None
+    view: Callable[..., list[tables.Block]],
+    precheck: Callable[..., None] = lambda **own: None,
+    writes: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., None]]:
     """A command on SOURCE's forecast ``f``: ``ask(f, **its options)`` answers, ``view`` lays it out (or --json);
-    ``precheck(**its options)`` refuses bad options before any sampling."""
+    ``precheck(**its options)`` refuses bad options before any sampling, and so does the check of the
+    ``output`` option of a command that ``writes`` a file with one of these suffixes. An ``ask`` with a
+    keyword-only ``where`` gets the data's source in one line (it is not an option)."""
 
     def decorate(ask: Callable[..., dict[str, Any]]) -> Callable[..., None]:
+        sig = inspect.signature(ask, locals={"Forecast": None}, eval_str=True)
+        where = "where" in sig.parameters
+
         @functools.wraps(ask)
         def command(o: FitOptions, source: Path, as_json: bool, strict: bool, log_to_mlflow: bool, **own: Any) -> None:
+            if writes:
+                check_output(own["output"], inputs=(source,), suffixes=writes)
             check = check_query(**own)
             precheck(**own)
             experiment = tracking.destination(source) if log_to_mlflow else None  # checked before sampling
             f = forecast(source, o, as_json, check)
-            r = ask(f, **own)
+            r = ask(f, **own, **({"where": tracking.describe(source, o)} if where else {}))
             if experiment is not None:
                 r["mlflow_run_id"] = tracking.log(f, experiment, source, o, own)
             render.answer(f, r, view, as_json, strict)
 
         kw, p = inspect.Parameter.KEYWORD_ONLY, inspect.Parameter
-        own = list(inspect.signature(ask, locals={"Forecast": None}, eval_str=True).parameters.values())[1:]
+        own = [q for q in list(sig.parameters.values())[1:] if q.name != "where"]
         flags = [p("as_json", kw, default=False, annotation=Json), p("strict", kw, default=False, annotation=Strict)]
         flags.append(p("log_to_mlflow", kw, default=False, annotation=tracking.LogToMlflow))
         params = [p("o", kw), p("source", kw, annotation=Source), *(q.replace(kind=kw) for q in own), *flags]
@@ -155,21 +164,20 @@ def gain(
     return costed_gain(f, step, from_n=from_n, costs=Costs.of(cost_per_sample, fixed_cost))
 
 
-@with_fit_options()
+def wrote(f: Forecast, r: dict[str, Any]) -> list[tables.Block]:
+    return [f"wrote {r['output']}"]
+
+
+@query(wrote, writes=(".png", ".svg"))
 def plot(
-    o: FitOptions,
-    source: Source,
+    f: Forecast,
     output: Annotated[Path, typer.Option("-o", "--output", help="Image file (.png or .svg).")],
     target: Annotated[float | None, typer.Option("--target", "-t", help="Target line and P(reach) panel.")] = None,
     max_n: MaxN = None,
-    strict: Strict = False,
-) -> None:
+) -> dict[str, Any]:
     """Fan chart of the forecast (and P(reach target) against n)."""
-    check_output(output, inputs=(source,), suffixes=(".png", ".svg"))
-    f = forecast(source, o, False)
     cc.plot_forecast(f, output, target=target, max_n=max_n)
-    typer.echo(f"wrote {output}")
-    render.check_diagnostics(f.diagnostics, strict, False)
+    return {"output": str(output)}
 
 
 def families(as_json: Json = False) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from curvecast.cli import render, tracking
-from curvecast.cli.commands import Cost, MaxN, Source, Strict, forecast
-from curvecast.cli.options import FitOptions, with_fit_options
-from curvecast.outputs import check_output
+from curvecast.cli.commands import Cost, MaxN, query, wrote
+
+if TYPE_CHECKING:
+    from curvecast.results import Forecast
 
 Output = Annotated[Path, typer.Option("-o", "--output", help="HTML file to write (.html).")]
 Target = Annotated[float | None, typer.Option("--target", "-t", help="Metric value to reach.")]
@@ -23,10 +23,17 @@ Step = Annotated[
 ]
 
 
-@with_fit_options()
+def _check(**own: Any) -> None:
+    from curvecast.answers import Question
+
+    Question(
+        own["target"], tuple(own["at"] or ()), own["prob_"], own["step"], own["cost_per_sample"], own["max_n"]
+    ).check()
+
+
+@query(wrote, precheck=_check, writes=(".html", ".htm"))
 def report(
-    o: FitOptions,
-    source: Source,
+    f: Forecast,
     output: Output,
     target: Target = None,
     at: AtSizes = None,
@@ -34,24 +41,14 @@ def report(
     cost_per_sample: Cost = None,
     step: Step = None,
     max_n: MaxN = None,
-    log_to_mlflow: tracking.LogToMlflow = False,
-    strict: Strict = False,
-) -> None:
+    *,
+    where: str = "",
+) -> dict[str, Any]:
     """One self-contained HTML file: answers in words, fan chart, P(reach), next data, data, model, diagnostics."""
-    from curvecast.answers import Question
     from curvecast.report import write_report
 
-    check_output(output, inputs=(source,), suffixes=(".html", ".htm"))
-    q = Question(target, tuple(at or ()), prob_, step, cost_per_sample, max_n).check()
-    experiment = tracking.destination(source) if log_to_mlflow else None  # checked before sampling
-    f = forecast(source, o, False, lambda d: None if target is None else d.check_target(target))
     write_report(
-        f, output, target=target, at=q.at or None, prob=prob_, step=step, cost_per_sample=cost_per_sample,
-        max_n=max_n, source=tracking.describe(source, o),
+        f, output, target=target, at=at or None, prob=prob_, step=step, cost_per_sample=cost_per_sample,
+        max_n=max_n, source=where,
     )  # fmt: skip
-    typer.echo(f"wrote {output}")
-    if experiment is not None:
-        own = {"target": target, "at": at, "prob_": prob_, "step": step, "cost_per_sample": cost_per_sample}
-        own["max_n"] = max_n
-        tracking.log(f, experiment, source, o, own)
-    render.check_diagnostics(f.diagnostics, strict, False)
+    return {"output": str(output)}
