@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from curvecast.data import curves_from_frame, load_curves
+from curvecast.data import check_curve_by, curves_from_frame, load_curves
 from curvecast.errors import CurvecastError
 
 #: rows read at a time
@@ -52,11 +52,9 @@ def _chunks(path: Path, rows: int, by: str = "curve") -> Iterator[Any]:
             reader = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", chunksize=rows, dtype={by: str})
         with reader:
             for chunk in reader:
+                check_curve_by(chunk.columns, None if by == "curve" else by)
                 if by in chunk.columns:
                     chunk[by] = chunk[by].astype(str)
-                elif by != "curve":
-                    cols = ", ".join(map(str, chunk.columns))
-                    raise CurvecastError(f"--curve-by column {by!r} not found; columns are: {cols}")
                 yield chunk
     except CurvecastError:
         raise

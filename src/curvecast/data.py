@@ -471,6 +471,7 @@ def split_masks(
     if flags.isna().any() or not set(flags.unique()) <= {0, 1}:
         raise CurvecastError(f"split column {column!r} must hold 1 (fit on) or 0 (held out) in every row")
     xc = _pick(df, x, X_NAMES, "n (x)", "--x")
+    check_curve_by(df.columns, curve_by)
     by = curve_by or "curve"
     groups = df.groupby(by, sort=False) if by in df.columns else [("curve", df)]
     out = {}
@@ -499,10 +500,15 @@ def load_curves(
         out.x_column, out.y_column, out.notes = runs.x_column, runs.y_column, (runs.note,)
         return out
     df = read_table(path)
-    if curve_by is not None and curve_by not in df.columns:
-        cols = ", ".join(map(str, df.columns))
-        raise CurvecastError(f"--curve-by column {curve_by!r} not found; columns are: {cols}")
+    check_curve_by(df.columns, curve_by)
     return curves_from_frame(df, x=x, y=y, curve_col=curve_by or "curve")
+
+
+def check_curve_by(columns: Any, curve_by: str | None) -> None:
+    """Refuse a ``curve_by`` column the table does not have, listing the columns it has."""
+    if curve_by is not None and curve_by not in columns:
+        cols = ", ".join(map(str, columns))
+        raise CurvecastError(f"--curve-by column {curve_by!r} not found; columns are: {cols}")
 
 
 def select_curve(

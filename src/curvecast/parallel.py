@@ -67,7 +67,7 @@ class ProcessPool:
     """``jobs`` spawned local processes; Ctrl-C stops them at once (their running tasks are dropped).
 
     A worker that dies (killed, out of memory) breaks the pool: :class:`WorkerDied` is raised at
-    once, naming the tasks that were in flight, instead of waiting forever for their results."""
+    once, counting the tasks that were in flight, instead of waiting forever for their results."""
 
     dashboard: str | None = None
 

@@ -64,7 +64,7 @@ def money(v: float) -> str:
 
 def md(text: str) -> str:
     """A sentence with ``**bold**`` as escaped HTML."""
-    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", esc(text))
+    return tables.BOLD.sub(r"<strong>\1</strong>", esc(text))
 
 
 def table(header: list[str], rows: list[list[Any]], numeric: set[int] | None = None) -> str:

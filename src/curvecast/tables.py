@@ -8,6 +8,7 @@ A line is text with key numbers in ``**bold**`` (Markdown). The CLI prints these
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,8 @@ class Table:
 
 
 Block = str | Table
+#: the key numbers of a line: ``**bold**``, as in Markdown
+BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
 def n(v: float, fmt: str = ",.0f", never: str = "never") -> str:

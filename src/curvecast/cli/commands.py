@@ -20,6 +20,7 @@ from curvecast.results import check_query
 from curvecast.units import Costs, costed_gain, costed_need, relabel
 
 if TYPE_CHECKING:
+    from curvecast.data import CurveData
     from curvecast.results import Forecast
 
 Source = Annotated[Path, typer.Argument(help="Data file (CSV, TSV, JSON lines), saved fit (.nc) or mlflow:EXPERIMENT.")]
@@ -44,7 +45,11 @@ def is_fit(path: Path) -> bool:
 
 
 def forecast(
-    source: Path, o: FitOptions, quiet: bool, check: Callable[[Any], None] = lambda d: None, data: Any = None
+    source: Path,
+    o: FitOptions,
+    quiet: bool,
+    check: Callable[[Any], None] = lambda d: None,
+    data: CurveData | None = None,
 ) -> Forecast:
     """A saved fit (.nc), or a fit of the curve ``o`` selects from a data file (``check``-ed before sampling;
     ``data``: that curve, already read)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import re
 import sys
 import time
 import warnings
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from curvecast.errors import CurvecastError, DiagnosticsWarning
-from curvecast.tables import Block, Table
+from curvecast.tables import BOLD, Block, Table
 
 if TYPE_CHECKING:
     from curvecast.diagnostics import Diagnostics
@@ -33,20 +32,25 @@ def _console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False)
 
 
-def _markup(text: str) -> str:
-    """User text as rich markup: escaped, with Markdown ``**bold**`` made bold."""
+def _text(text: str) -> str:
+    """User text (curve names, paths, messages) as rich markup that shows it as it is."""
     from rich.markup import escape
 
-    return re.sub(r"\*\*(.+?)\*\*", r"[bold]\1[/bold]", escape(text))
+    return str(escape(text))
+
+
+def _line(text: str) -> str:
+    """A line of ``curvecast.tables``: its text as it is, its ``**bold**`` numbers bold."""
+    return BOLD.sub(r"[bold]\1[/bold]", _text(text))
 
 
 def error(msg: str, label: str = ERROR) -> None:
-    _console(stderr=True).print(f"{label} {_markup(msg)}", soft_wrap=True)
+    _console(stderr=True).print(f"{label} {_text(msg)}", soft_wrap=True)
 
 
 def note(msg: str) -> None:
     """One line on stderr (stdout is kept for --json)."""
-    _console(stderr=True).print(_markup(msg), soft_wrap=True)
+    _console(stderr=True).print(_text(msg), soft_wrap=True)
 
 
 def show(blocks: list[Block]) -> None:
@@ -57,12 +61,12 @@ def show(blocks: list[Block]) -> None:
     console = _console()
     for b in blocks:
         if not isinstance(b, Table):
-            console.print(_markup(b))
+            console.print(_line(b))
             continue
-        cols = (Column(_markup(c), justify="left" if i < b.text_columns else "right") for i, c in enumerate(b.columns))
-        t = Rich(*cols, title=_markup(b.title), caption=_markup(b.caption) if b.caption else None)
+        cols = (Column(_text(c), justify="left" if i < b.text_columns else "right") for i, c in enumerate(b.columns))
+        t = Rich(*cols, title=_text(b.title), caption=_text(b.caption) if b.caption else None)
         for row in b.rows:
-            t.add_row(*map(_markup, row), *["-"] * (len(b.columns) - len(row)))
+            t.add_row(*map(_text, row), *["-"] * (len(b.columns) - len(row)))
         console.print(t)
 
 
