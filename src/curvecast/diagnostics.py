@@ -51,6 +51,15 @@ class Diagnostics:
             out = _sampler_problems(self.to_numbers(), ESS_MIN)
         return out + [f"model check ({c['kind']}): {c['message']}" for c in self.checks]
 
+    def warning(self) -> str:
+        """What failed and what to do, in one sentence ('' when healthy): warnings and the CLI say it."""
+        if not self.problems:
+            return ""
+        if self.checks:
+            return f"diagnostics or model checks failed ({'; '.join(self.problems)}); treat the answers with caution"
+        why = "; ".join(self.problems)
+        return f"sampler diagnostics failed ({why}); treat the answers with caution, or refit with more draws"
+
     def to_numbers(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("divergences", "rhat_max", "ess_bulk_min", "ess_tail_min")}
 

@@ -67,14 +67,7 @@ def diagnose(idata: Any, var_names: list[str]) -> Diagnostics:
 
 def warn_if_unhealthy(diag: Diagnostics, what: str) -> None:
     if diag.problems:
-        sampler_only = not diag.checks
-        warnings.warn(
-            f"{what}: {'sampler diagnostics failed' if sampler_only else 'diagnostics or model checks failed'} "
-            f"({'; '.join(diag.problems)}); treat the answers with caution"
-            + (", or refit with more draws" if sampler_only else ""),
-            DiagnosticsWarning,
-            stacklevel=3,
-        )
+        warnings.warn(f"{what}: {diag.warning()}", DiagnosticsWarning, stacklevel=3)
 
 
 def resolve_priors(priors: PriorSet | str | Path | None) -> PriorSet | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -68,3 +70,18 @@ def pooled_paths(output: str | Path, names: list[str], *, inputs: tuple[str | Pa
             raise CurvecastError(f"curves {clash[0]!r} and {name!r} would both be written to {str(path)!r}; rename one")
         paths[name] = path
     return paths
+
+
+def json_ready(v: Any) -> Any:
+    """``v`` with NumPy values as Python ones and every non-finite number as ``None`` (JSON's ``null``)."""
+    v = v.tolist() if type(v).__module__ == "numpy" else v
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, list | tuple):
+        return [json_ready(x) for x in v]
+    return {str(k): json_ready(x) for k, x in v.items()} if isinstance(v, dict) else v
+
+
+def to_json(obj: Any, indent: int | None = None) -> str:
+    """Standard JSON (``null`` for infinite or missing numbers, never ``Infinity``) of answers with NumPy values."""
+    return json.dumps(json_ready(obj), indent=indent, allow_nan=False)

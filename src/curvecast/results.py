@@ -44,13 +44,13 @@ def check_prob(p: float, what: str = "prob") -> float:
 
 
 def check_query(target: float | None = None, **options: Any) -> Callable[[CurveData], None]:
-    """Check a query's options before any sampling (sizes ``at``, ``interval``, ``prob_``, ``step``,
+    """Check a query's options before any sampling (sizes ``at``, ``interval``, ``prob``, ``step``,
     ``from_n``); returns the check of ``target`` against a curve's bounds, to run once the data are read."""
     if options.get("at") is not None:
         as_sizes(options["at"])
-    for k in ("interval", "prob_"):
-        if k in options:
-            check_prob(options[k], "--" + k.rstrip("_"))
+    for k in ("interval", "prob"):
+        if options.get(k) is not None:
+            check_prob(options[k], "--" + k)
     for k in ("step", "from_n"):
         v = options.get(k)
         if v is not None and not (math.isfinite(v) and v > 0):
@@ -104,6 +104,13 @@ class Forecast:
         raise NotImplementedError
 
     # -- shared -------------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        """What was fitted, JSON-ready: the curve, its units, the model, its weights and diagnostics."""
+        d = self.data
+        out = {"curve": d.name, "family": self.label, "n_points": int(d.n.size), "n_max_observed": d.n_ref}
+        out |= {"x_unit": d.x_unit, "y_unit": d.y_unit, "increasing": d.increasing, "notes": list(d.notes)}
+        return out | {"weights": self.weights_table(), "diagnostics": self.diagnostics.to_dict()}
+
     def weights_table(self) -> dict[str, float]:
         """``{family: weight}`` of the components behind the answer."""
         return {c.family.name: float(w) for c, w in zip(self.components, self.weights, strict=True)}

@@ -63,6 +63,13 @@ def experiment_name(source: Any) -> str:
     return name
 
 
+def describe(source: Any, x: str | None = None, y: str | None = None, curve_by: str | None = None) -> str:
+    """Where data came from, in one line: a path, or ``mlflow:EXP (params.x -> metrics.y, one curve per ...)``."""
+    if not is_source(source):
+        return str(source)
+    return f"{source} ({x} -> {y}" + (f", one curve per {curve_by})" if curve_by else ")")
+
+
 def import_mlflow() -> Any:
     """The ``mlflow`` module, or a CurvecastError that says which pip command installs it."""
     try:

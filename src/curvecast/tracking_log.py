@@ -13,7 +13,6 @@ data) and holds:
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
@@ -26,11 +25,12 @@ import numpy as np
 
 from curvecast.answers import Question, answers, metric_name, sentences
 from curvecast.errors import CurvecastError
+from curvecast.outputs import to_json
 from curvecast.persist import save
 from curvecast.plotting import plot_forecast
 from curvecast.report import write_report
 from curvecast.results import Forecast
-from curvecast.tracking import FORECAST_TAG, client, experiment_name, resolve_uri
+from curvecast.tracking import FORECAST_TAG, client, experiment_name, import_mlflow, is_source, resolve_uri
 
 #: the files every forecast run holds
 ARTIFACTS = ("forecast.png", "fit.nc", "report.html", "answers.json", "data.csv")
@@ -45,6 +45,13 @@ def destination(experiment: str | None) -> str:
             "or set MLFLOW_EXPERIMENT_NAME=NAME (in Python: log_forecast(fit, experiment=NAME))"
         )
     return experiment_name(name)
+
+
+def destination_of(source: Any) -> str:
+    """The experiment a forecast of ``source`` is logged to: its own (``mlflow:EXP``), else
+    ``MLFLOW_EXPERIMENT_NAME``. Refuses (naming the pip command when MLflow is missing) before any work."""
+    import_mlflow()
+    return destination(experiment_name(source) if is_source(source) else None)
 
 
 def _key(text: str) -> str:
@@ -123,13 +130,9 @@ def _files(fit: Forecast, a: dict[str, Any], q: Question, tmp: Path, source: str
         fit, tmp / "report.html", target=q.target, at=sizes, prob=q.prob, step=q.step,
         cost_per_sample=q.cost_per_sample, max_n=q.max_n, source=source, metric=metric,
     )  # fmt: skip
-    (tmp / "answers.json").write_text(json.dumps(a, indent=1, default=_plain) + "\n")
+    (tmp / "answers.json").write_text(to_json(a, indent=1) + "\n")
     rows = "\n".join(f"{n:g},{y:.10g}" for n, y in zip(fit.data.n, fit.data.y, strict=True))
     (tmp / "data.csv").write_text(f"n,{a['y_unit'] if metric == 'the metric' else metric}\n{rows}\n")
-
-
-def _plain(v: Any) -> Any:
-    return v.tolist() if isinstance(v, np.ndarray | np.generic) else str(v)
 
 
 def log_forecast(

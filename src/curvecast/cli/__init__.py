@@ -1,11 +1,13 @@
-"""The ``curvecast`` command line: ``options`` declares shared options, ``commands`` runs, ``render`` prints."""
+"""The ``curvecast`` command line: plain functions (``commands``, ``decide``, ``bulk``, ``priors``) whose
+flags and help ``options`` declares once, and whose answers ``render`` prints."""
 
 from __future__ import annotations
 
 import typer
 
-from curvecast.cli import bulk, decide, report
+from curvecast.cli import bulk, decide, priors
 from curvecast.cli import commands as c
+from curvecast.cli.options import typed
 from curvecast.cli.render import guarded
 
 app = typer.Typer(
@@ -18,13 +20,11 @@ priors_app = typer.Typer(
     no_args_is_help=True, help="Prior library: derive priors from a fit, compare prior sets, write the defaults."
 )
 app.add_typer(priors_app, name="priors")
-for cmd in (c.fit, c.prob, c.need, c.predict, c.gain, c.plot, c.families, c.demo, bulk.backtest, bulk.batch):
-    app.command()(guarded(cmd))
-for name, cmd in (("derive", c.priors_derive), ("compare", c.priors_compare), ("default", c.priors_default)):
-    priors_app.command(name)(guarded(cmd))
-app.command()(guarded(report.report))  # issue 15: the one-file HTML report
-for name, cmd in (("next", decide.next_run), ("compare", decide.compare)):  # issue 13: decisions
-    app.command(name)(guarded(cmd))
+for cmd in (c.fit, c.prob, c.need, c.predict, c.gain, c.plot, c.report, decide.next_run, decide.compare,
+            priors.families, c.demo, bulk.backtest, bulk.batch):  # fmt: skip
+    app.command(cmd.__name__.removesuffix("_run"))(guarded(typed(cmd)))
+for cmd in (priors.priors_derive, priors.priors_compare, priors.priors_default):
+    priors_app.command(cmd.__name__.removeprefix("priors_"))(guarded(typed(cmd)))
 
 
 def main() -> None:

@@ -1,4 +1,9 @@
-"""``--json``, ``--strict`` and the shared fitting options, :class:`FitOptions`, put in by :func:`with_fit_options`."""
+"""Every flag's name and help, declared once in :data:`OPTIONS`; the fitting options as one :class:`FitOptions`.
+
+A command is a plain function (``def prob(f, target: float, at: list[float], measured: bool = False)``);
+:func:`typed` gives each parameter its flags and help from ``OPTIONS`` by name, so one flag means the
+same in every command, and :func:`with_fit_options` puts in ``FitOptions``' fields, shown in their own panel.
+"""
 
 from __future__ import annotations
 
@@ -14,46 +19,138 @@ import typer
 if TYPE_CHECKING:
     from curvecast.data import CurveData, Curves
 
-PANEL, SAMPLER = "Fitting options", ("draws", "chains", "seed")
-Json = Annotated[bool, typer.Option("--json", help="Write one JSON object on stdout and nothing else.")]
-Strict = Annotated[bool, typer.Option("--strict", help="Exit with code 3 when diagnostics fail.")]
+ENGINE = ("jobs", "scheduler", "workers")  # shown under "Where it runs"
+SAMPLER = ("draws", "chains", "seed")
+DATA, FILE = "Data file (CSV, TSV or JSON lines) or mlflow:EXPERIMENT.", "File to write"
+
+#: parameter name (or ``command.name``, a command's own sense of it) -> (flags, help); no flag: an argument
+OPTIONS: dict[str, tuple[str, str]] = {
+    "source": ("", "Data file (CSV, TSV, JSON lines), saved fit (.nc) or mlflow:EXPERIMENT."),
+    "data": ("", DATA),
+    "curves": ("", "Long file of curves (curve, n, metric[, seed]) or mlflow:EXPERIMENT."),
+    "fit_path": ("", "A saved fit (.nc) of an earlier project."),
+    "sources": ("", "A and B: two data files, two saved fits (.nc), or one file with --curve twice."),
+    "curve": ("--curve", "Curve name when the file holds several."),
+    "compare.curve": ("--curve", "Curve of A, then of B (twice; or once per data file)."),
+    "family": (
+        "--family -f",
+        "Curve family (see `curvecast families`), families joined by '+' (equal-weight "
+        "mixture) or 'auto'. Default: the pow3+pow4 mixture (pooled fits: pow3).",
+    ),
+    "priors": ("--priors", "TOML prior file (see models/)."),
+    "priors_compare.priors": ("--priors", "Prior file (repeat); 'default' = built-in."),
+    "metric_min": ("--metric-min", "Lower bound of the metric."),
+    "metric_max": ("--metric-max", "Upper bound of the metric."),
+    "decreasing": ("--decreasing", "Lower is better (loss, error, MAE)."),
+    "draws": ("--draws", "Posterior draws per chain."),
+    "chains": ("--chains", "NUTS chains."),
+    "seed": ("--seed", "Random seed; same seed, same numbers."),
+    "x": ("--x", "Column holding n."),
+    "y": ("--y", "Column holding the metric."),
+    "x_unit": ("--x-unit", "What n counts, e.g. images (default: the --x column)."),
+    "y_unit": ("--y-unit", "Metric name, e.g. mAP (default: the --y column)."),
+    "curve_by": ("--curve-by", "Column naming each row's curve (default: curve); mlflow: params.NAME."),
+    "tracking_uri": ("--tracking-uri", "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else MLflow's)."),
+    "as_json": ("--json", "Write one JSON object on stdout and nothing else."),
+    "strict": ("--strict", "Exit with code 3 when diagnostics fail."),
+    "log_to_mlflow": (
+        "--log-to-mlflow",
+        "Log the forecast to MLflow as a run of its own (in the mlflow: source's "
+        "experiment, else $MLFLOW_EXPERIMENT_NAME): answers as metrics, fan chart, fit and report as "
+        "artifacts.",
+    ),
+    "target": ("--target -t", "Metric value to reach."),
+    "plot.target": ("--target -t", "Target line and P(reach) panel."),
+    "compare.target": ("--target -t", "Which reaches it with less data?"),
+    "priors_compare.target": ("--target -t", "Target for P(reach) and n needed."),
+    "targets": ("--targets --target", "Target metric values."),
+    "at": ("--at", "Training-set size(s) n."),
+    "report.at": ("--at", "Size(s) n to forecast at (default: 2x and 10x the largest n)."),
+    "compare.at": ("--at", "Sizes n to compare at (repeat)."),
+    "priors_compare.at": ("--at", "n at which to compare the bands."),
+    "next_run.at": ("--at", "Ask: is TARGET reached at this n? (else: n needed)"),
+    "prob": ("--prob -p", "Required probability of reaching the target."),
+    "next_run.prob": ("--prob -p", "Ask: n needed with this probability (0.8)."),
+    "measured": ("--measured", "Include evaluation noise (a new measurement)."),
+    "interval": ("--interval", "Central interval mass."),
+    "step": ("--step", "Extra samples DN."),
+    "report.step": ("--step", "The next data to price, DN (default: 25 %-300 % of the largest n)."),
+    "from_n": ("--from", "Start n (default: largest observed)."),
+    "cost_per_sample": ("--cost-per-sample", "Cost of one more sample (costs are linear)."),
+    "fixed_cost": ("--fixed-cost", "Fixed cost of one training run."),
+    "max_n": ("--max-n", "Right end of the plots' x axis."),
+    "compare.max_n": ("--max-n", "Look for a crossing up to this n (10 x the data)."),
+    "confidence": ("--confidence", "A question is decided at this confidence."),
+    "within": ("--within", "n needed is decided when known within this factor."),
+    "candidates": ("--candidates", "Sizes to consider: n1,n2,... (total n)."),
+    "method": ("--method", "auto, weights (reweight draws) or refit (brute force)."),
+    "outcomes": ("--outcomes", "Simulated results per size (200 / 5 refits)."),
+    "output": ("-o --output", f"{FILE}."),
+    "fit.output": ("-o --output", "Fit file (.nc); --pool: OUTPUT-STEM.CURVE.nc."),
+    "plot.output": ("-o --output", "Image file (.png or .svg)."),
+    "report.output": ("-o --output", "HTML file to write (.html)."),
+    "compare.output": ("-o --output", "Overlay plot of both fans (.png or .svg)."),
+    "priors_compare.output": ("-o --output", "Faceted plot (.png or .svg)."),
+    "priors_derive.output": ("-o --output", f"{FILE} (.toml, e.g. models/coco.toml)."),
+    "priors_default.output": ("-o --output", f"{FILE} (.toml; default: stdout)."),
+    "batch.output": ("-o --output", "Answers, one row per curve: Parquet (.parquet) or CSV."),
+    "pool": ("--pool", "Fit every curve jointly with partial pooling."),
+    "widen": ("--widen", "Widening factor for the marginals (>= 1)."),
+    "keep_level": ("--keep-level", "Also transfer y_ref and room."),
+    "cutoff": ("--cutoff", "Fit on n <= cutoff * max n."),
+    "out": ("--out", "Per-curve results (CSV)."),
+    "pool_by": ("--pool-by", "Pool curves: 'all' or a regex whose group 1 is the group."),
+    "split_column": ("--split-column", "Column marking rows to fit on (1) and hold out (0)."),
+    "limit": ("--limit", "Only the first N curves."),
+    "resume": ("--resume", "Keep the curves already in the output; answer only the others."),
+    "chunk_size": ("--chunk-size", "Curves read and in flight at once (memory grows with it)."),
+    "jobs": ("--jobs", "Local processes (default: all cores)."),
+    "scheduler": (
+        "--scheduler",
+        "Run on Dask: a scheduler address (tcp://host:8786), or 'local' to start a "
+        "LocalCluster. Needs curvecast[dask].",
+    ),
+    "workers": ("--workers", "Processes of --scheduler local (default: all cores)."),
+}
 
 
-def _opt(*decls: str, help: str) -> Any:
-    return typer.Option(*decls, help=help, rich_help_panel=PANEL)
+def _declared(command: str, p: inspect.Parameter) -> Any:
+    flags, text = OPTIONS.get(f"{command}.{p.name}") or OPTIONS[p.name]
+    if not flags:
+        return Annotated[p.annotation, typer.Argument(help=text)]
+    fitting = p.name in {f.name for f in fields(FitOptions)}
+    panel = "Fitting options" if fitting else "Where it runs" if p.name in ENGINE else None
+    return Annotated[p.annotation, typer.Option(*flags.split(), help=text, rich_help_panel=panel)]
+
+
+def typed(cmd: Callable[..., Any]) -> Callable[..., Any]:
+    """``cmd`` with each parameter's flags and help from :data:`OPTIONS` (Typer reads ``__signature__``)."""
+    sig = inspect.signature(cmd, eval_str=True)
+    params = [p.replace(annotation=_declared(cmd.__name__, p)) for p in sig.parameters.values()]
+    cmd.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+    cmd.__annotations__ = {p.name: p.annotation for p in params} | {"return": sig.return_annotation}
+    return cmd
 
 
 @dataclass(frozen=True)
 class FitOptions:
-    """What every fitting command shares; each field is one flag, grouped under "Fitting options" in --help."""
+    """What every fitting command shares (each field one flag of ``OPTIONS``), and how it reads and fits data."""
 
-    curve: Annotated[str | None, _opt("--curve", help="Curve name when the file holds several.")] = None
-    family: Annotated[
-        str | None,
-        _opt(
-            "--family",
-            "-f",
-            help="Curve family (see `curvecast families`), families joined by '+' (equal-weight mixture) or 'auto'."
-            " Default: the pow3+pow4 mixture (pooled fits: pow3).",
-        ),
-    ] = None
-    priors: Annotated[Path | None, _opt("--priors", help="TOML prior file (see models/).")] = None
-    metric_min: Annotated[float | None, _opt("--metric-min", help="Lower bound of the metric.")] = None
-    metric_max: Annotated[float | None, _opt("--metric-max", help="Upper bound of the metric.")] = None
-    decreasing: Annotated[bool, _opt("--decreasing", help="Lower is better (loss, error, MAE).")] = False
-    draws: Annotated[int, _opt("--draws", help="Posterior draws per chain.")] = 1000
-    chains: Annotated[int, _opt("--chains", help="NUTS chains.")] = 4
-    seed: Annotated[int, _opt("--seed", help="Random seed; same seed, same numbers.")] = 0
-    x: Annotated[str | None, _opt("--x", help="Column holding n.")] = None
-    y: Annotated[str | None, _opt("--y", help="Column holding the metric.")] = None
-    x_unit: Annotated[str | None, _opt("--x-unit", help="What n counts, e.g. images (default: the --x column).")] = None
-    y_unit: Annotated[str | None, _opt("--y-unit", help="Metric name, e.g. mAP (default: the --y column).")] = None
-    curve_by: Annotated[
-        str | None, _opt("--curve-by", help="Column naming each row's curve (default: curve); mlflow: params.NAME.")
-    ] = None
-    tracking_uri: Annotated[
-        str | None, _opt("--tracking-uri", help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else MLflow's).")
-    ] = None
+    curve: str | None = None
+    family: str | None = None
+    priors: Path | None = None
+    metric_min: float | None = None
+    metric_max: float | None = None
+    decreasing: bool = False
+    draws: int = 1000
+    chains: int = 4
+    seed: int = 0
+    x: str | None = None
+    y: str | None = None
+    x_unit: str | None = None
+    y_unit: str | None = None
+    curve_by: str | None = None
+    tracking_uri: str | None = None
 
     @property
     def model(self) -> str:
@@ -108,27 +205,22 @@ class FitOptions:
 
 
 def with_fit_options(*, omit: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> Callable[[Any], Any]:
-    """Inject FitOptions' fields (``only`` some, or all but ``omit``) as options; the command gets one ``o``.
-
-    Typer reads the wrapper's ``__signature__`` and ``__annotations__``: the command's parameters, then the fields."""
-    hints, kind = get_type_hints(FitOptions, include_extras=True), inspect.Parameter.KEYWORD_ONLY
+    """Put FitOptions' fields (``only`` some, or all but ``omit``) in as options; the command gets one ``o``."""
+    hints, kind = get_type_hints(FitOptions), inspect.Parameter.KEYWORD_ONLY
     picked = [f for f in fields(FitOptions) if f.name not in omit and (not only or f.name in only)]
     added = [inspect.Parameter(f.name, kind, default=f.default, annotation=hints[f.name]) for f in picked]
-    chosen = [f.name for f in picked]
 
     def decorate(cmd: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(cmd, eval_str=True)
         own = [p.replace(kind=kind) for name, p in sig.parameters.items() if name != "o"]
-        if "o" not in sig.parameters or {p.name for p in own} & set(chosen):
+        if "o" not in sig.parameters or {p.name for p in own} & {p.name for p in added}:
             raise TypeError(f"{cmd.__name__} needs a parameter 'o' and no other named like a FitOptions field")
 
         @functools.wraps(cmd)
         def command(**kwargs: Any) -> Any:
-            return cmd(FitOptions(**{k: kwargs.pop(k) for k in chosen}), **kwargs)
+            return cmd(FitOptions(**{p.name: kwargs.pop(p.name) for p in added}), **kwargs)
 
-        params = [*own, *added]
-        command.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in params} | {"return": sig.return_annotation}
+        command.__signature__ = sig.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
         return command
 
     return decorate

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
-import math
 import sys
 import time
 import warnings
@@ -16,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from curvecast.errors import CurvecastError, DiagnosticsWarning
+from curvecast.outputs import to_json
 from curvecast.tables import BOLD, Block, Table
 
 if TYPE_CHECKING:
@@ -103,39 +102,19 @@ def check_diagnostics(d: Diagnostics, strict: bool, as_json: bool, what: str = "
     """Warn when the diagnostics failed (with --json they are in the JSON); --strict exits 3.
     ``what`` names the fit when there are several ("A (name): ")."""
     if d.problems and not as_json:
-        why = "; ".join(d.problems)
-        hint = "check the named points" if d.checks else "more --draws may help"
-        error(f"{what}diagnostics failed: {why}. Treat the answers with caution ({hint}).", WARNING)
+        error(what + d.warning(), WARNING)
     if d.problems and strict:
         raise typer.Exit(EXIT_DIAGNOSTICS)
 
 
-def _plain(v: Any) -> Any:
-    """JSON-ready: NumPy values as Python ones; a non-finite number is ``null`` (README: "null means infinite")."""
-    v = v.tolist() if type(v).__module__ == "numpy" else v
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, list | tuple):
-        return [_plain(x) for x in v]
-    return {str(k): _plain(x) for k, x in v.items()} if isinstance(v, dict) else v
-
-
 def emit_json(obj: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(_plain(obj), allow_nan=False) + "\n")
+    sys.stdout.write(to_json(obj) + "\n")
 
 
 def answer(f: Forecast, r: dict[str, Any], view: Callable[..., list[Block]], as_json: bool, strict: bool) -> None:
     """A command's answer ``r``: as JSON, with what was fitted, or as ``view(f, r)``; then the diagnostics."""
-    emit_json(fitted(f) | r) if as_json else show(view(f, r))
+    emit_json(f.describe() | r) if as_json else show(view(f, r))
     check_diagnostics(f.diagnostics, strict, as_json)
-
-
-def fitted(f: Forecast) -> dict[str, Any]:
-    """What was fitted, for JSON: the curve, its units, the model and its diagnostics."""
-    d = f.data
-    info = {"curve": d.name, "family": f.label, "n_points": int(d.n.size), "n_max_observed": d.n_ref}
-    info |= {"x_unit": d.x_unit, "y_unit": d.y_unit, "increasing": d.increasing, "notes": list(d.notes)}
-    return info | {"weights": f.weights_table(), "diagnostics": f.diagnostics.to_dict()}
 
 
 @contextmanager

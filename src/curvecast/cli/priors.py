@@ -1,0 +1,78 @@
+"""The registry and the prior library: ``families``, ``priors derive``, ``priors compare``, ``priors default``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+import curvecast as cc
+from curvecast import tables
+from curvecast.cli import render
+from curvecast.cli.options import FitOptions, with_fit_options
+from curvecast.outputs import atomic_write, check_output
+
+
+def families(as_json: bool = False) -> None:
+    """List the registered curve families with their formulas."""
+    from curvecast.families import REGISTRY
+
+    fams = [{"name": k, "formula": f.formula, "bounded": f.bounded, "params": [*f.params]} for k, f in REGISTRY.items()]
+    render.emit_json({"families": fams}) if as_json else render.show(tables.families(fams))
+
+
+def priors_derive(fit_path: Path, output: Path, widen: float = 2.0, keep_level: bool = False) -> None:
+    """Turn a fitted project's posterior into a prior file for the next project."""
+    from curvecast.transfer import derive_header
+
+    check_output(output, inputs=(fit_path,), suffixes=(".toml",))
+    f = cc.load(fit_path)
+    render.check_diagnostics(f.diagnostics, False, False)  # a prior inherits the fit's sampling error: say so
+    text = cc.priors_to_toml(cc.derive_priors(f, widen, keep_level), derive_header(f, widen, keep_level))
+    atomic_write(output, lambda tmp: Path(tmp).write_text(text))
+    typer.echo(f"{text}wrote {output}")
+
+
+@with_fit_options(omit=("priors",))
+def priors_compare(
+    o: FitOptions, data: Path, priors: list[str], at: float = 100_000, target: float | None = None,
+    prob: float = 0.8, output: Path | None = None, max_n: float | None = None, as_json: bool = False,
+) -> None:  # fmt: skip
+    """How much of the forecast is the prior? Prior and posterior bands and answers per prior set."""
+    from curvecast.prior_sets import known_parameters
+    from curvecast.priors import load_prior_file
+    from curvecast.transfer import plot_compare
+
+    if output is not None:
+        check_output(output, inputs=(data,), suffixes=(".png", ".svg"))
+    cd = o.curve_data(data)
+    if target is not None:
+        cd.check_target(target)
+    sets = {p: None if p == "default" else load_prior_file(p, known_parameters()) for p in priors}
+    with render.progress(not as_json, "Sampling each prior set..."):
+        kw = {"family": o.family, "target": target, "at": at, "prob": prob, "fit_kwargs": o.sampler_kwargs()}
+        rows, fits = cc.compare_priors(cd, sets, **kw)
+    if output is not None:
+        plot_compare(fits, output, target, max_n)
+    family = next(iter(fits.values()))[1].label
+    r = {
+        "curve": cd.name,
+        "family": family,
+        "rows": rows,
+        "x_unit": cd.x_unit,
+        "at": at,
+        "target": target,
+        "prob": prob,
+    }
+    render.emit_json(r) if as_json else render.show(tables.prior_sets(r) + ([f"wrote {output}"] if output else []))
+
+
+def priors_default(output: Path | None = None) -> None:
+    """Write the built-in priors of every family, and the noise priors, as TOML (models/default.toml)."""
+    from curvecast.prior_sets import default_toml
+
+    if output is None:
+        return typer.echo(default_toml(), nl=False)
+    check_output(output, suffixes=(".toml",))
+    atomic_write(output, lambda tmp: Path(tmp).write_text(default_toml()))
+    typer.echo(f"wrote {output}")
