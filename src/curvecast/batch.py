@@ -245,15 +245,15 @@ def run_batch(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
-    on_start: Callable[[Batch, Runner], None] | None = None,
+    on_start: Callable[[Runner, Batch], None] | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Plan a :class:`Batch` (``kwargs``: its parameters) and run it over ``jobs`` local processes
     (default: all cores) or on Dask (``scheduler``: an address, or ``"local"`` with ``workers``).
-    ``on_start(batch, runner)`` is called once the runner is up (to print the plan, the dashboard)."""
+    ``on_start(runner, batch)`` is called once the runner is up (to print the plan, the dashboard)."""
     check_runner_options(jobs=jobs, scheduler=scheduler, workers=workers)
     batch = Batch(source, output, **kwargs)
     with open_runner(jobs=jobs, scheduler=scheduler, workers=workers, n_tasks=batch.todo) as runner:
         if on_start is not None:
-            on_start(batch, runner)
+            on_start(runner, batch)
         return batch.run(runner, progress)

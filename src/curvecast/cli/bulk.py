@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from curvecast.parallel import Runner
 
 
-def _announce(as_json: bool) -> Callable[[Any, Runner], None]:
-    def announce(what: Any, runner: Runner) -> None:
+def _announce(as_json: bool) -> Callable[..., None]:
+    def announce(runner: Runner, what: Any = None) -> None:
         if as_json:
             return
         if runner.dashboard:
@@ -53,7 +53,7 @@ def backtest(
     with render.progress(not as_json, "backtest", bar=True) as update:
         res = run_backtest(
             data, cutoff, fit_kwargs=kw, seed=o.seed, jobs=jobs, progress=update, pool_by=pool_by, masks=masks,
-            scheduler=scheduler, workers=workers, on_start=lambda r: _announce(as_json)(None, r), unfit=bad, out=out,
+            scheduler=scheduler, workers=workers, on_start=_announce(as_json), unfit=bad, out=out,
         )  # fmt: skip
     if not as_json and not res["summary"] and not res["interrupted"]:
         raise CurvecastError(f"no curve had 3 distinct n below the cutoff {cutoff}; raise --cutoff")
