@@ -616,3 +616,22 @@ def test_compare_on_the_seed_file(seed_csv, tmp_path):
     text = run(*args, "--x-unit", "images", "--y-unit", "mAP").stdout
     assert "P(A better)" in text and "images" in text and "the two fits are independent" in text
     assert re.search(r"no crossing within 700 - 700,000 images|crossing: ", text)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["plot", "{data}", "-o", "{tmp}/p.png", "--max-n", "-5"], "--max-n must be a number > 0"),
+        (["report", "{data}", "-o", "{tmp}/r.html", "--max-n", "0"], "--max-n must be a number > 0"),
+        (["priors", "compare", "{data}", "--priors", "default", "--prob", "7"], "--prob must lie strictly"),
+        (["priors", "compare", "{data}", "--priors", "default", "--at", "-1"], "sizes n must be finite numbers > 0"),
+        (["priors", "compare", "{data}", "--priors", "default", "--max-n", "-1"], "--max-n must be a number > 0"),
+        (["compare", "{data}", "--curve", "a", "--curve", "b", "--max-n", "0"], "--max-n must be a number > 0"),
+        (["batch", "{data}", "-o", "{tmp}/b.csv", "--at", "1e5", "--prob", "2"], "--prob must lie strictly"),
+    ],
+)
+def test_options_are_refused_before_any_data_is_read_or_fitted(args, match, captured, loss_file, tmp_path):
+    r = run(*[a.format(data=loss_file, tmp=tmp_path) for a in args], "--x", "budget", "--y", "err_rate")
+    assert r.exit_code == 2 and match in r.output and "Traceback" not in r.output, r.output
+    assert not captured and "captured" not in r.output  # refused before any fit
+    assert not list(tmp_path.glob("[prb].*"))  # nothing written

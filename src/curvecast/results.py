@@ -45,16 +45,17 @@ def check_prob(p: float, what: str = "prob") -> float:
 
 def check_query(target: float | None = None, **options: Any) -> Callable[[CurveData], None]:
     """Check a query's options before any sampling (sizes ``at``, ``interval``, ``prob``, ``step``,
-    ``from_n``); returns the check of ``target`` against a curve's bounds, to run once the data are read."""
+    ``from_n``, ``max_n``); returns the check of ``target`` against a curve's bounds, to run once the data
+    are read."""
     if options.get("at") is not None:
         as_sizes(options["at"])
     for k in ("interval", "prob"):
         if options.get(k) is not None:
             check_prob(options[k], "--" + k)
-    for k in ("step", "from_n"):
+    for k, flag in (("step", "--step"), ("from_n", "--from"), ("max_n", "--max-n")):
         v = options.get(k)
         if v is not None and not (math.isfinite(v) and v > 0):
-            raise CurvecastError(f"--{k.replace('_n', '')} must be a number > 0, got {v}")
+            raise CurvecastError(f"{flag} must be a number > 0, got {v}")
     return lambda data: None if target is None else data.check_target(target)
 
 

@@ -82,7 +82,7 @@ def compare(
 
     if output is not None:
         check_output(output, inputs=tuple(sources), suffixes=(".png", ".svg"))
-    check_query(at=at, interval=interval)
+    check_query(at=at, interval=interval, max_n=max_n)
     fits = []
     for i, (path, name) in enumerate(pair(sources, curve or [])):
         if is_fit(path) and name is not None:

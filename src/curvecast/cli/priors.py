@@ -11,6 +11,7 @@ from curvecast import tables
 from curvecast.cli import render
 from curvecast.cli.options import FitOptions, with_fit_options
 from curvecast.outputs import atomic_write, check_output
+from curvecast.results import check_query
 
 
 def families(as_json: bool = False) -> None:
@@ -43,11 +44,11 @@ def priors_compare(
     from curvecast.priors import load_prior_file
     from curvecast.transfer import plot_compare
 
+    check = check_query(target=target, at=at, prob=prob, max_n=max_n)
     if output is not None:
         check_output(output, inputs=(data,), suffixes=(".png", ".svg"))
     cd = o.curve_data(data)
-    if target is not None:
-        cd.check_target(target)
+    check(cd)
     sets = {p: None if p == "default" else load_prior_file(p, known_parameters()) for p in priors}
     with render.progress(not as_json, "Sampling each prior set..."):
         kw = {"family": o.family, "target": target, "at": at, "prob": prob, "fit_kwargs": o.sampler_kwargs()}
