@@ -628,9 +628,11 @@ def test_compare_on_the_seed_file(seed_csv, tmp_path):
         (["priors", "compare", "{data}", "--priors", "default", "--max-n", "-1"], "--max-n must be a number > 0"),
         (["compare", "{data}", "--curve", "a", "--curve", "b", "--max-n", "0"], "--max-n must be a number > 0"),
         (["batch", "{data}", "-o", "{tmp}/b.csv", "--at", "1e5", "--prob", "2"], "--prob must lie strictly"),
+        (["backtest", "{data}", "--limit", "-1"], "--limit must be at least 1, got -1"),
+        (["backtest", "{data}", "--limit", "0"], "--limit must be at least 1, got 0"),
     ],
 )
-def test_options_are_refused_before_any_data_is_read_or_fitted(args, match, captured, loss_file, tmp_path):
+def test_options_are_refused_before_any_fit(args, match, captured, loss_file, tmp_path):
     r = run(*[a.format(data=loss_file, tmp=tmp_path) for a in args], "--x", "budget", "--y", "err_rate")
     assert r.exit_code == 2 and match in r.output and "Traceback" not in r.output, r.output
     assert not captured and "captured" not in r.output  # refused before any fit

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from curvecast.data import check_curve_by, curves_from_frame, load_curves
+from curvecast.data import check_curve_by, check_limit, curves_from_frame, load_curves
 from curvecast.errors import CurvecastError
 
 #: rows read at a time
@@ -140,8 +140,7 @@ class CurveFile:
         """The names of the first ``limit`` curves, in file order. Bad input (a missing or unreadable
         file, no n or metric column, a non-numeric value) raises :class:`CurvecastError` here, before any
         work; ``check(name, n, y)`` may refuse a curve too."""
-        if limit is not None and limit < 1:
-            raise CurvecastError(f"--limit must be at least 1, got {limit}")
+        check_limit(limit)
         try:
             names = self._names(limit, check)
         except Scattered:

@@ -392,8 +392,9 @@ class Curves(dict[str, tuple[np.ndarray, np.ndarray]]):
         """Every curve (the first ``limit``) as :meth:`curve` builds it, and a row ``{curve, error}`` for
         each one that cannot be fitted (fewer than 3 sizes, values outside the bounds): one bad curve
         never stops a run over many."""
+        check_limit(limit)
         good, bad = [], []
-        for name in list(self)[: limit or None]:
+        for name in list(self)[:limit]:
             try:
                 good.append(self.curve(name, **meta))
             except CurvecastError as e:
@@ -502,6 +503,12 @@ def load_curves(
     df = read_table(path)
     check_curve_by(df.columns, curve_by)
     return curves_from_frame(df, x=x, y=y, curve_col=curve_by or "curve")
+
+
+def check_limit(limit: int | None) -> None:
+    """Refuse a ``--limit`` below 1 (a negative one would silently drop curves from the end)."""
+    if limit is not None and limit < 1:
+        raise CurvecastError(f"--limit must be at least 1, got {limit}")
 
 
 def check_curve_by(columns: Any, curve_by: str | None) -> None:
