@@ -402,13 +402,12 @@ class TestColumns:
         with pytest.raises(CurvecastError, match="--x and --y both point at column 'n'"):
             load_curves(path, x="n", y="n")
 
-    @pytest.mark.parametrize("bad", ["", "abc"])
-    def test_non_numeric_cell(self, tmp_path, bad):
+    @pytest.mark.parametrize(("bad", "shown"), [("", "'nan'"), ("abc", "'abc'")])
+    def test_non_numeric_cell(self, tmp_path, bad, shown):
         path = _write(tmp_path / "c.csv", f"n,metric\n1,0.1\n2,{bad}\n3,0.3\n")
         with pytest.raises(
             CurvecastError,
-            match=r"column 'metric' of curve 'curve' has a "
-            r"non-numeric or missing value",
+            match=rf"column 'metric' of curve 'curve' has a non-numeric or missing value \({shown}\); fix",
         ):
             load_curves(path)
 

@@ -451,7 +451,7 @@ def curves_from_frame(df: Any, *, x: str | None = None, y: str | None = None, cu
                 row = int(vals.isna().to_numpy().nonzero()[0][0])
                 raise CurvecastError(
                     f"column {col!r} of curve {name!r} has a non-numeric or missing value "
-                    f"({g[col].iloc[row]!r}); fix or drop that row"
+                    f"({str(g[col].iloc[row])!r}); fix or drop that row"
                 )
         out[str(name)] = (g[xc].to_numpy(float), g[yc].to_numpy(float))
     return out
