@@ -91,6 +91,8 @@ def test_foreign_and_missing_files_are_refused(tmp_path):
         cc.load(bad)
     with pytest.raises(CurvecastError, match="not found"):
         cc.load(tmp_path / "missing.nc")
+    with pytest.raises(CurvecastError, match="is a directory; pass a fit file"):
+        cc.load(tmp_path)
 
 
 @pytest.mark.sampling

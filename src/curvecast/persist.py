@@ -213,8 +213,10 @@ def _component(fam: Any, data: CurveData, cm: dict[str, Any], params: dict[str, 
 def load(path: str | Path) -> CurveFit | AveragedFit:
     """Read a fit saved by :func:`save` (format 2) or by curvecast 0.1.0 (format 1); imports no PyMC."""
     path = Path(path)
+    if path.is_dir():
+        raise CurvecastError(f"{str(path)!r} is a directory; pass a fit file (.nc) written by `curvecast fit`")
     if not path.is_file():
-        raise CurvecastError(f"fit file {str(path)!r} not found")
+        raise CurvecastError(f"fit file {str(path)!r} not found; check the path")
     meta = _read_meta(path)
     if meta.get("format") not in READS:
         raise CurvecastError(f"{str(path)!r} uses fit format {meta.get('format')}; this curvecast reads {READS}")
