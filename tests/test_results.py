@@ -147,6 +147,21 @@ def test_diagnostics_problems_and_round_trip():
     assert Diagnostics.from_dict(d.to_dict()) == d
 
 
+def test_one_chain_has_no_r_hat_and_says_why(caplog):
+    import arviz as az
+
+    from curvecast.inference import diagnose
+
+    rng = np.random.default_rng(0)
+    idata = az.from_dict(posterior={"a": rng.normal(size=(1, 200))}, sample_stats={"diverging": np.zeros((1, 200))})
+    d = diagnose(idata, ["a"])
+    assert math.isnan(d.rhat_max) and d.ess_bulk_min > 0
+    assert d.problems[0] == "r-hat not computable, run 2 or more chains"
+    assert "Shape validation" not in caplog.text  # ArviZ is not asked for an r-hat it cannot give
+    assert d.warning().startswith("sampler diagnostics failed (r-hat not computable, run 2 or more chains; ")
+    assert Diagnostics.from_dict(d.to_dict()).problems == d.problems
+
+
 def test_diagnostics_of_a_mixture_ignore_components_without_weight():
     bad = Diagnostics(7, 1.2, 10.0, 10.0)
     mix = Diagnostics.combine({"pow3": HEALTHY, "mmf": bad}, {"pow3": 0.995, "mmf": 0.005})

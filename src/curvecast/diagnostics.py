@@ -108,7 +108,9 @@ def _sampler_problems(d: dict[str, Any], ess_min: float) -> list[str]:
     out = []
     if d["divergences"] > 0:
         out.append(f"{d['divergences']} divergent transitions")
-    if not d["rhat_max"] <= RHAT_MAX:
+    if d["rhat_max"] is None or math.isnan(d["rhat_max"]):
+        out.append("r-hat not computable, run 2 or more chains")
+    elif not d["rhat_max"] <= RHAT_MAX:
         out.append(f"r-hat {d['rhat_max']:.3f} > {RHAT_MAX}")
     if not d["ess_bulk_min"] >= ess_min:
         out.append(f"bulk ESS {d['ess_bulk_min']:.0f} < {ess_min:.0f}")

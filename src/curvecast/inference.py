@@ -56,10 +56,11 @@ def diagnose(idata: Any, var_names: list[str]) -> Diagnostics:
     import arviz as az
 
     post = idata.posterior[var_names]
-    rhat, ess_b, ess_t = az.rhat(post), az.ess(post, method="bulk"), az.ess(post, method="tail")
+    ess_b, ess_t = az.ess(post, method="bulk"), az.ess(post, method="tail")
+    rhat = az.rhat(post) if post.sizes["chain"] > 1 else None  # r-hat compares chains: none with one
     return Diagnostics(
         divergences=int(np.asarray(idata.sample_stats["diverging"]).sum()),
-        rhat_max=float(max(float(rhat[v].max()) for v in var_names)),
+        rhat_max=float("nan") if rhat is None else float(max(float(rhat[v].max()) for v in var_names)),
         ess_bulk_min=float(min(float(ess_b[v].min()) for v in var_names)),
         ess_tail_min=float(min(float(ess_t[v].min()) for v in var_names)),
     )

@@ -48,7 +48,8 @@ def n(v: float, fmt: str = ",.0f", never: str = "never") -> str:
 def caption(f: Forecast | PooledFit) -> str:
     """The model and its sampler diagnostics in one line."""
     d = f.diagnostics
-    text = f"{f.label} · divergences {d.divergences} · r-hat max {d.rhat_max:.3f} · bulk ESS min {d.ess_bulk_min:.0f}"
+    rhat = n(d.rhat_max, ".3f", "n/a")
+    text = f"{f.label} · divergences {d.divergences} · r-hat max {rhat} · bulk ESS min {d.ess_bulk_min:.0f}"
     if d.retried:
         text += (
             f" · refit at target_accept {f.settings['target_accept']:g} after {d.retried['divergences']} divergences"
