@@ -52,6 +52,10 @@ def test_batch_writes_the_library_answers_one_row_per_curve(two_curves, tmp_path
     assert row["p_reach_0.45@100000"] == pytest.approx(f.prob(0.45, [100000])[0])
     assert row["median@200000"] == pytest.approx(f.predict([200000])["median"][0])
     assert row["n_needed_0.45_p0.8"] == pytest.approx(f.need(0.45, prob=0.8)["n_needed"])
+    assert row["diagnostics_ok"] == f.diagnostics.ok and row["ess_tail_min"] == pytest.approx(
+        f.diagnostics.ess_tail_min
+    )
+    assert (row["problems"] if isinstance(row["problems"], str) else "") == "; ".join(f.diagnostics.problems)
     assert (df["q5@100000"] < df["median@100000"]).all() and (df["median@100000"] < df["q95@100000"]).all()
 
 

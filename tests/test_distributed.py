@@ -29,8 +29,8 @@ SMALL = ["--draws", "100", "--chains", "2", "--seed", "3"]
 ASK = ["--at", "20000", "--target", "0.85"]
 #: the answer columns (not the time taken, not the run's status)
 ANSWERS = ["curve", "family", "n_points", "n_max", "median@20000", "q5@20000", "q95@20000", "p_reach_0.85@20000",
-           "n_needed_0.85_p0.8", "p_never_0.85", "divergences", "rhat_max", "ess_bulk_min", "diagnostics_ok",
-           "error"]  # fmt: skip
+           "n_needed_0.85_p0.8", "p_never_0.85", "divergences", "rhat_max", "ess_bulk_min", "ess_tail_min",
+           "diagnostics_ok", "problems", "error"]  # fmt: skip
 
 
 def run(*args: object):

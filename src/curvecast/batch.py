@@ -43,7 +43,8 @@ def answer_columns(at: Sequence[float], targets: Sequence[float], prob: float) -
     for t in targets:
         cols |= {f"p_reach_{t:g}@{n:.0f}": "float" for n in at}
         cols |= {f"n_needed_{t:g}_p{prob:g}": "float", f"p_never_{t:g}": "float"}
-    cols |= {"divergences": "int", "rhat_max": "float", "ess_bulk_min": "float", "diagnostics_ok": "bool"}
+    cols |= {"divergences": "int", "rhat_max": "float", "ess_bulk_min": "float", "ess_tail_min": "float"}
+    cols |= {"diagnostics_ok": "bool", "problems": "str"}  # problems: what failed, model checks included
     return cols | {"seconds": "float", "error": "str"}
 
 
@@ -73,7 +74,9 @@ def answer_curve(
         divergences=d.divergences,
         rhat_max=d.rhat_max,
         ess_bulk_min=d.ess_bulk_min,
+        ess_tail_min=d.ess_tail_min,
         diagnostics_ok=d.ok,
+        problems="; ".join(d.problems),
         seconds=time.perf_counter() - t0,
     )
     return row
