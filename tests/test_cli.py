@@ -360,8 +360,17 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
     return p
 
 
+TWO = "curve,n,metric\n" + "".join(f"{c},{n},{m}\n" for c in "ab" for n, m in ((1, 0.1), (2, 0.2), (4, 0.3)))
 BAD_CASES = {
     "missing file": (lambda t: ["prob", t / "nope.csv", "--target", "0.5", "--at", "1e5"], "not found"),
+    "pooled mixture": (
+        lambda t: ["fit", _write(t, "two.csv", TWO), "-o", t / "p.nc", "--pool", "--family", "pow3+pow4"],
+        "a pooled fit takes one family, not 'pow3\\+pow4'; pass e.g. --family pow3",
+    ),
+    "pooled auto": (
+        lambda t: ["fit", _write(t, "two.csv", TWO), "-o", t / "p.nc", "--pool", "--family", "auto"],
+        "a pooled fit takes one family, not 'auto'",
+    ),
     "unreadable": (
         lambda t: ["prob", _write(t, "b.csv", "\x00\x01garbage"), "--target", "0.5", "--at", "1e5"],
         "no table|cannot|no n",
