@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curvecast.backtest import run_backtest, split
+from curvecast.backtest import group_curves, run_backtest, split
 from curvecast.data import CurveData, split_masks
 from curvecast.errors import CurvecastError
 from curvecast.peers import PEERS, predict_peers
@@ -71,3 +71,26 @@ def test_a_corpus_split_is_backtested_with_peers_width_and_rmse():
     assert row["ls_pow3_mae_final"] < 1e-3  # an exact power law: the least-squares peer nails it
     s = res["summary"]
     assert {"width_90_mean", "rmse_heldout_median", *(f"{p}_rmse_heldout_median" for p in PEERS)} <= set(s)
+
+
+def _named(*names: str) -> list[CurveData]:
+    n = np.array([1.0, 2.0, 4.0])
+    return [CurveData(n=n, y=np.array([0.1, 0.2, 0.3]), name=name) for name in names]
+
+
+def test_pool_by_groups_on_the_regex_first_group_and_keeps_the_others_alone():
+    curves = _named("resnet_seed1", "resnet_seed2", "vit_seed1", "vit_seed2", "other")
+    groups = group_curves(curves, r"^(\w+?)_seed")
+    assert [[c.name for c in g] for g in groups] == [
+        ["resnet_seed1", "resnet_seed2"], ["vit_seed1", "vit_seed2"], ["other"]
+    ]  # fmt: skip
+    assert [len(g) for g in group_curves(curves, "all")] == [5]
+
+
+REFUSED = [("nomatch(x)", "nothing would be pooled"), ("(.*)", "a group of its own"), ("(", "not a valid regular")]
+
+
+@pytest.mark.parametrize(("pool_by", "match"), REFUSED)
+def test_pool_by_that_pools_nothing_is_refused(pool_by, match):
+    with pytest.raises(CurvecastError, match=match):
+        group_curves(_named("a1", "b1", "c1"), pool_by)

@@ -189,6 +189,12 @@ def group_curves(curves: list[CurveData], pool_by: str) -> list[list[CurveData]]
         m = rx.search(c.name)
         key = (m.group(1) if m.groups() else m.group(0)) if m else c.name
         groups.setdefault(key, []).append(c)
+    if len(curves) > 1 and all(len(g) == 1 for g in groups.values()):
+        names = ", ".join(repr(c.name) for c in curves[:3])
+        raise CurvecastError(
+            f"--pool-by {pool_by!r} puts every curve in a group of its own, so nothing would be pooled; "
+            f"its first group must be shared by curve names such as {names} (or pass --pool-by all)"
+        )
     return list(groups.values())
 
 
