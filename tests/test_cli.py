@@ -103,6 +103,20 @@ def test_help_lists_every_option_with_fitting_options_in_their_panel(command):
     assert not shown["Options"] & FITTING
 
 
+def test_every_entry_of_the_option_table_is_used():
+    import inspect
+
+    from curvecast.cli import priors_app
+    from curvecast.cli.options import OPTIONS
+
+    used = set()
+    for a in (app, priors_app):
+        for c in a.registered_commands:
+            params = inspect.signature(c.callback).parameters
+            used |= set(params) | {f"{c.callback.__name__}.{p}" for p in params}
+    assert set(OPTIONS) <= used, sorted(set(OPTIONS) - used)
+
+
 def test_help_imports_nothing_heavy():
     import subprocess
     import sys

@@ -21,12 +21,12 @@ if TYPE_CHECKING:
 
 ENGINE = ("jobs", "scheduler", "workers")  # shown under "Where it runs"
 SAMPLER = ("draws", "chains", "seed")
-DATA, FILE = "Data file (CSV, TSV or JSON lines) or mlflow:EXPERIMENT.", "File to write"
+FILE = "File to write"
 
 #: parameter name (or ``command.name``, a command's own sense of it) -> (flags, help); no flag: an argument
 OPTIONS: dict[str, tuple[str, str]] = {
     "source": ("", "Data file (CSV, TSV, JSON lines), saved fit (.nc) or mlflow:EXPERIMENT."),
-    "data": ("", DATA),
+    "data": ("", "Data file (CSV, TSV or JSON lines) or mlflow:EXPERIMENT."),
     "curves": ("", "Long file of curves (curve, n, metric[, seed]) or mlflow:EXPERIMENT."),
     "fit_path": ("", "A saved fit (.nc) of an earlier project."),
     "sources": ("", "A and B: two data files, two saved fits (.nc), or one file with --curve twice."),
@@ -115,7 +115,10 @@ OPTIONS: dict[str, tuple[str, str]] = {
 
 
 def _declared(command: str, p: inspect.Parameter) -> Any:
-    flags, text = OPTIONS.get(f"{command}.{p.name}") or OPTIONS[p.name]
+    entry = OPTIONS.get(f"{command}.{p.name}") or OPTIONS.get(p.name)
+    if entry is None:
+        raise TypeError(f"{command}: parameter {p.name!r} has no entry in OPTIONS (its flags and help)")
+    flags, text = entry
     if not flags:
         return Annotated[p.annotation, typer.Argument(help=text)]
     fitting = p.name in {f.name for f in fields(FitOptions)}
