@@ -67,7 +67,8 @@ class AnswerFile:
         if found != list(self.columns):
             extra, missing = set(found) - set(self.columns), set(self.columns) - set(found)
             detail = f"missing {sorted(missing)[:4]}" if missing else f"unexpected {sorted(extra)[:4]}"
-            raise self._refuse(f"its columns differ from this run's ({detail}: other --at, --targets or --prob?)")
+            why = "other --at, --targets or --prob, or another curvecast version?"
+            raise self._refuse(f"its columns differ from this run's ({detail}: {why})")
 
     def _read_csv(self) -> tuple[list[str], list[str]]:
         with open(self.path, "rb+") as fh:  # a line cut short by kill -9 is dropped; its curve runs again
