@@ -379,11 +379,12 @@ BAD_CASES = {
     "missing file": (lambda t: ["prob", t / "nope.csv", "--target", "0.5", "--at", "1e5"], "not found"),
     "pooled mixture": (
         lambda t: ["fit", _write(t, "two.csv", TWO), "-o", t / "p.nc", "--pool", "--family", "pow3+pow4"],
-        "a pooled fit takes one family, not 'pow3\\+pow4'; pass e.g. --family pow3",
+        "'pow3\\+pow4' combines families, but pooled fits and prior comparisons take one family; "
+        "pass e.g. --family pow3",
     ),
     "pooled auto": (
         lambda t: ["fit", _write(t, "two.csv", TWO), "-o", t / "p.nc", "--pool", "--family", "auto"],
-        "a pooled fit takes one family, not 'auto'",
+        "'auto' combines families, but pooled fits and prior comparisons take one family",
     ),
     "unreadable": (
         lambda t: ["prob", _write(t, "b.csv", "\x00\x01garbage"), "--target", "0.5", "--at", "1e5"],

@@ -9,6 +9,7 @@ and the model's log-density gradient is finite at the initial point.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -441,3 +442,9 @@ class TestRegistry:
     def test_unknown_family(self):
         with pytest.raises(CurvecastError, match="unknown family 'nope'; known families: pow3"):
             get_family("nope")
+
+    @pytest.mark.parametrize("name", ["pow3+pow4", "auto"])
+    def test_a_combination_is_named_as_one_not_as_unknown(self, name):
+        # valid for one curve's fit; where one family is needed (pooled fits, prior comparisons) say so
+        with pytest.raises(CurvecastError, match=rf"^{re.escape(repr(name))} combines families, but pooled fits"):
+            get_family(name)

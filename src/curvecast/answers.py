@@ -12,8 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from curvecast.errors import CurvecastError
-from curvecast.results import Forecast, as_sizes, check_prob
+from curvecast.results import Forecast, check_query
 from curvecast.units import Costs, units
 
 #: the central interval reported everywhere
@@ -78,12 +77,7 @@ class Question:
 
     def check(self, fit: Forecast | None = None) -> Question:
         """Refuse bad options before any sampling (and the target against ``fit``'s metric bounds)."""
-        if self.at:
-            as_sizes(self.at)
-        check_prob(self.prob, "--prob")
-        for label, v, lo in (("--step", self.step, 0.0), ("--max-n", self.max_n, 0.0)):
-            if v is not None and not (math.isfinite(v) and v > lo):
-                raise CurvecastError(f"{label} must be a number > 0, got {v}")
+        check_query(at=self.at or None, prob=self.prob, step=self.step, max_n=self.max_n)
         Costs.of(self.cost_per_sample, None)  # refuses a negative or non-finite cost
         if fit is not None and self.target is not None:
             fit.data.check_target(self.target)

@@ -53,11 +53,11 @@ class Diagnostics:
 
     def warning(self) -> str:
         """What failed and what to do, in one sentence ('' when healthy): warnings and the CLI say it."""
-        if not self.problems:
+        why = "; ".join(self.problems)
+        if not why:
             return ""
         if self.checks:
-            return f"diagnostics or model checks failed ({'; '.join(self.problems)}); treat the answers with caution"
-        why = "; ".join(self.problems)
+            return f"diagnostics or model checks failed ({why}); treat the answers with caution"
         return f"sampler diagnostics failed ({why}); treat the answers with caution, or refit with more draws"
 
     def to_numbers(self) -> dict[str, Any]:

@@ -642,7 +642,11 @@ class LogLogLinear(Unbounded):
 
 def get_family(name: str) -> type[Family]:
     """Look up a registered family, with a helpful error."""
-    try:
+    if name in REGISTRY:
         return REGISTRY[name]
-    except KeyError:
-        raise CurvecastError(f"unknown family {name!r}; known families: {', '.join(REGISTRY)}") from None
+    if "+" in name or name == "auto":  # valid for one curve's fit (inference.fit), which resolves them first
+        raise CurvecastError(
+            f"{name!r} combines families, but pooled fits and prior comparisons take one family; "
+            "pass e.g. --family pow3"
+        )
+    raise CurvecastError(f"unknown family {name!r}; known families: {', '.join(REGISTRY)}")

@@ -370,8 +370,6 @@ def fit_pooled(
         raise CurvecastError("pooled curves need distinct names")
     if len({c.increasing for c in curves}) > 1:
         raise CurvecastError("pooled curves must share the metric's direction")
-    if "+" in family or family == "auto":
-        raise CurvecastError(f"a pooled fit takes one family, not {family!r}; pass e.g. --family pow3")
     fam = get_family(family)
     for c in curves:
         fam.check_data(c)

@@ -254,8 +254,7 @@ class RunCurves(dict[str, tuple[np.ndarray, np.ndarray]]):
     def source(self) -> str:
         """``mlflow:EXPERIMENT`` with the columns read, in words."""
         c = self.columns
-        by = f", one curve per {c['curve_by']}" if c.get("curve_by") else ""
-        return f"{PREFIX}{self.experiment} ({c['x']} -> {c['y']}{by}) at {self.tracking_uri}"
+        return f"{describe(PREFIX + self.experiment, c['x'], c['y'], c.get('curve_by'))} at {self.tracking_uri}"
 
     @property
     def note(self) -> str:

@@ -168,13 +168,7 @@ def plot(f: Forecast, output: Path, target: float | None = None, max_n: float | 
     return {"output": str(output)}
 
 
-def check_question(**own: Any) -> None:
-    from curvecast.answers import Question
-
-    Question(**{k.name: own[k.name] for k in fields(Question)} | {"at": tuple(own["at"] or ())}).check()
-
-
-@query(wrote, precheck=check_question, writes=(".html", ".htm"))
+@query(wrote, precheck=check_costs, writes=(".html", ".htm"))
 def report(
     f: Forecast, output: Path, target: float | None = None, at: list[float] | None = None, prob: float = 0.8,
     cost_per_sample: float | None = None, step: float | None = None, max_n: float | None = None, *, where: str = "",
@@ -182,14 +176,10 @@ def report(
     """One self-contained HTML file: answers in words, fan chart, P(reach), next data, data, model, diagnostics."""
     from curvecast.report import write_report
 
-    kw: dict[str, Any] = {
-        "target": target,
-        "at": at or None,
-        "prob": prob,
-        "step": step,
-        "cost_per_sample": cost_per_sample,
-    }
-    write_report(f, output, **kw, max_n=max_n, source=where)
+    write_report(
+        f, output, target=target, at=at or None, prob=prob, step=step, cost_per_sample=cost_per_sample,
+        max_n=max_n, source=where,
+    )  # fmt: skip
     return {"output": str(output)}
 
 

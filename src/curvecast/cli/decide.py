@@ -45,17 +45,12 @@ def next_run(
     """Which training-set size to run next (to decide: TARGET at --at N? or data needed at --prob P?)."""
     from curvecast.run_value import next_run as ask
 
-    kw: dict[str, Any] = {
-        "at": at,
-        "prob": prob,
-        "confidence": confidence,
-        "within": within,
-        "method": method,
-        "outcomes": outcomes,
-    }
-    kw |= {"candidates": sizes(candidates), "costs": Costs.of(cost_per_sample, fixed_cost)}
     with render.progress(True, "Simulating runs at each candidate size...", bar=True) as update:
-        return ask(f, target, seed=int(f.settings.get("seed", 0)), progress=update, **kw)
+        return ask(
+            f, target, at=at, prob=prob, confidence=confidence, within=within, candidates=sizes(candidates),
+            costs=Costs.of(cost_per_sample, fixed_cost), method=method, outcomes=outcomes,
+            seed=int(f.settings.get("seed", 0)), progress=update,
+        )  # fmt: skip
 
 
 def pair(sources: list[Path], curves: list[str]) -> list[tuple[Path, str | None]]:
