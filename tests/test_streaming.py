@@ -99,6 +99,47 @@ def test_answers_append_resume_without_duplicates_and_finish_in_input_order(tmp_
     assert list(read.curve) == ["z"] and not list(tmp_path.glob(".*.tmp"))
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_resume_takes_out_the_failed_rows_it_answers_again_and_no_other(tmp_path, suffix):
+    path = tmp_path / f"answers{suffix}"
+    out = AnswerFile(path, COLUMNS, flush_seconds=0)
+    out.append({"curve": "a", "median@100": 0.5})
+    out.append({"curve": "b", "error": "KilledWorker: died 3 times"})
+    out.append({"curve": "c", "error": "need at least 3 distinct n"})
+    out.finish({"a": 0, "b": 1, "c": 2})
+    again = AnswerFile(path, COLUMNS, resume=True, flush_seconds=0)
+    assert again.failed == {"b", "c"} and again.incomplete == 0
+    assert again.retry_failed(["a", "b"]) == 1  # c is not in this run (--limit): its row stays
+    read = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    assert list(read.curve) == ["a", "c"] and "b" not in again and "c" in again and "a" in again
+    assert again.append({"curve": "b", "median@100": 0.75})
+    again.finish({"a": 0, "b": 1, "c": 2})
+    read = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+    assert list(read.curve) == ["a", "b", "c"] and read["median@100"].tolist()[:2] == [0.5, 0.75]
+    assert read.error.isna().tolist() == [True, True, False] and set(read.run_status) == {"complete"}
+
+
+def test_batch_resume_answers_failed_curves_again_and_counts_them(tmp_path):
+    """A row that failed (a worker died, a curve too short) is tried again by --resume; this one
+    fails again at once (2 sizes), so no sampling is needed to see it counted and written once."""
+    from curvecast.batch import Batch
+    from curvecast.parallel import InProcess
+
+    src, path = tmp_path / "curves.csv", tmp_path / "answers.csv"
+    src.write_text("curve,n,metric\n" + _rows(["a"]) + _rows(["short"], sizes=(10, 20)))
+    cols = answer_columns([100.0], [], 0.8)
+    old = AnswerFile(path, cols)
+    old.append({"curve": "a", "family": "pow3", "median@100": 0.5})
+    old.append({"curve": "short", "error": "KilledWorker: died 3 times"})
+    old.finish()
+    batch = Batch(src, path, at=[100], resume=True)
+    assert (batch.skipped, batch.retried, batch.todo) == (1, 1, 1)
+    stats = batch.run(InProcess())
+    assert (stats["answered"], stats["failed"], stats["retried"]) == (0, 1, 1)
+    read = pd.read_csv(path)
+    assert list(read.curve) == ["a", "short"] and "distinct" in read.error[1] and read["median@100"][0] == 0.5
+
+
 def test_resume_cuts_a_line_left_half_written_by_kill_9(tmp_path):
     path = tmp_path / "a.csv"
     out = AnswerFile(path, COLUMNS)

@@ -4,7 +4,8 @@ The format follows the extension: Parquet (``.parquet``, ``.pq``; written with p
 (anything else). Every row carries ``run_status``: ``incomplete`` while the run goes on, so that a
 file left by a crash or ``kill -9`` says so; at the end the file is rewritten once (atomically, in
 the input's order) with ``complete``, or ``interrupted`` after Ctrl-C. A curve is never written twice: with
-``resume`` the curves already in the file are kept and skipped.
+``resume`` the curves already in the file are kept and skipped, and :meth:`AnswerFile.retry_failed` takes
+out the rows that hold an error so that those curves are answered again.
 
 CSV rows are appended and flushed one by one (a ``kill -9`` loses at most the curves still being
 fitted; a half-written last line is cut off on resume). A Parquet file cannot be appended to, so
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from curvecast.outputs import atomic_write
 
 COMPLETE, INCOMPLETE, INTERRUPTED = "complete", "incomplete", "interrupted"
 PARQUET = (".parquet", ".pq")
+#: what resuming reads of each row
+_READ = ("curve", "run_status", "error")
 #: the type of each kind of column, in Parquet
 _ARROW = {"str": "string", "float": "float64", "int": "int64", "bool": "bool"}
 
@@ -35,8 +38,9 @@ def is_parquet(path: str | Path) -> bool:
 
 
 class AnswerFile:
-    """Rows of ``columns`` (name -> ``str``, ``float``, ``int`` or ``bool``; ``run_status`` is added)
-    appended to ``path``. With ``resume`` an existing file is read first: its curves count as done."""
+    """Rows of ``columns`` (name -> ``str``, ``float``, ``int`` or ``bool``; among them ``curve`` and
+    ``error``; ``run_status`` is added) appended to ``path``. With ``resume`` an existing file is read
+    first: its curves count as done."""
 
     def __init__(
         self, path: str | Path, columns: Mapping[str, str], *, resume: bool = False, flush_seconds: float = 5.0
@@ -48,6 +52,9 @@ class AnswerFile:
         self.curves: set[str] = set()
         #: rows not yet marked complete
         self.incomplete = 0
+        #: curves in the file whose row holds an error
+        self.failed: set[str] = set()
+        self._status: dict[str, str] = {}
         self._buffer: list[dict[str, Any]] = []
         self._exists, self._last_flush = False, time.monotonic()
         if resume and self.path.exists():
@@ -58,10 +65,22 @@ class AnswerFile:
         return CurvecastError(f"cannot resume {str(self.path)!r}: {why}; write to another -o or drop --resume")
 
     def _read_existing(self) -> None:
-        names, status = self._read_parquet() if self.parquet else self._read_csv()
-        self.curves = set(names)
+        names, status, errors = self._read_parquet() if self.parquet else self._read_csv()
+        self.curves, self._exists = set(names), True
         self.incomplete = sum(s != COMPLETE for s in status)
-        self._exists = True
+        self.failed = {n for n, e in zip(names, errors, strict=True) if e}
+        self._status = dict(zip(names, status, strict=True))
+
+    def retry_failed(self, names: Collection[str]) -> int:
+        """Take out the rows of ``names`` that hold an error (one atomic rewrite), so that those curves
+        are answered again; returns how many. Rows of curves outside ``names`` stay as they are."""
+        again = self.failed & set(names)
+        if again:
+            self._rewrite(keep=lambda name: name not in again)
+            self.curves -= again
+            self.failed -= again
+            self.incomplete -= sum(self._status[n] != COMPLETE for n in again)
+        return len(again)
 
     def _check_columns(self, found: list[str]) -> None:
         if found != list(self.columns):
@@ -70,7 +89,7 @@ class AnswerFile:
             why = "other --at, --targets or --prob, or another curvecast version?"
             raise self._refuse(f"its columns differ from this run's ({detail}: {why})")
 
-    def _read_csv(self) -> tuple[list[str], list[str]]:
+    def _read_csv(self) -> tuple[list[str], list[str], list[str]]:
         with open(self.path, "rb+") as fh:  # a line cut short by kill -9 is dropped; its curve runs again
             data = fh.read()
             if data and not data.endswith(b"\n"):
@@ -79,13 +98,14 @@ class AnswerFile:
             with open(self.path, newline="", encoding="utf-8") as fh:
                 reader = csv.reader(fh)
                 self._check_columns(next(reader, []))
-                i, j = list(self.columns).index("curve"), list(self.columns).index("run_status")
-                rows = [(r[i], r[j]) for r in reader if len(r) == len(self.columns)]
+                idx = [list(self.columns).index(k) for k in _READ]
+                rows = [[r[i] for i in idx] for r in reader if len(r) == len(self.columns)]
         except UnicodeDecodeError:
             raise self._refuse("it is not a UTF-8 CSV file") from None
-        return [r[0] for r in rows], [r[1] for r in rows]
+        names, status, errors = zip(*rows, strict=True) if rows else ((), (), ())
+        return list(names), list(status), list(errors)
 
-    def _read_parquet(self) -> tuple[list[str], list[str]]:
+    def _read_parquet(self) -> tuple[list[str], list[str], list[str | None]]:
         import pyarrow.parquet as pq
 
         try:
@@ -93,8 +113,9 @@ class AnswerFile:
         except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
             raise self._refuse(f"it is not a readable Parquet file ({str(e)[:80]})") from None
         self._check_columns(names)
-        table = pq.read_table(self.path, columns=["curve", "run_status"])
-        return table.column("curve").to_pylist(), table.column("run_status").to_pylist()
+        table = pq.read_table(self.path, columns=list(_READ))
+        names, status, errors = (table.column(k).to_pylist() for k in _READ)
+        return names, status, errors
 
     # -- writing ------------------------------------------------------------------
     def __contains__(self, curve: str) -> bool:
@@ -149,8 +170,15 @@ class AnswerFile:
         """Flush, then mark every row ``status`` in one atomic rewrite, rows in ``order`` (curve ->
         position; curves it lacks keep their place after the others). Nothing to do if all are complete."""
         self.flush()
-        if not self._exists or not self.incomplete:
-            return
+        if self._exists and self.incomplete:
+            self._rewrite(order=order or {}, status=status)
+            self.incomplete = 0 if status == COMPLETE else len(self.curves)
+
+    def _rewrite(
+        self, *, keep: Callable[[str], bool] = lambda name: True, order: Mapping[str, int] | None = None,
+        status: str | None = None,
+    ) -> None:  # fmt: skip
+        """Rewrite the file atomically: the rows whose curve ``keep`` keeps, in ``order``, marked ``status``."""
         order = order or {}
         if self.parquet:
             import pyarrow as pa
@@ -158,22 +186,22 @@ class AnswerFile:
 
             table = pq.read_table(self.path)
             names = table.column("curve").to_pylist()
-            idx = sorted(range(len(names)), key=lambda i: (order.get(names[i], len(order)), i))
-            table = table.take(pa.array(idx, pa.int64()))
-            marks = pa.array([status] * len(idx), pa.string())
-            table = table.set_column(table.schema.get_field_index("run_status"), "run_status", marks)
+            kept = [i for i, name in enumerate(names) if keep(name)]
+            table = table.take(pa.array(sorted(kept, key=lambda i: (order.get(names[i], len(order)), i)), pa.int64()))
+            if status is not None:
+                marks = pa.array([status] * table.num_rows, pa.string())
+                table = table.set_column(table.schema.get_field_index("run_status"), "run_status", marks)
             atomic_write(self.path, lambda tmp: pq.write_table(table, tmp))
-        else:
-            with open(self.path, newline="", encoding="utf-8") as fh:
-                header, *rows = list(csv.reader(fh))
-            i, j = header.index("curve"), header.index("run_status")
-            rows.sort(key=lambda r: order.get(r[i], len(order)))  # a stable sort keeps the others' order
-            for r in rows:
-                r[j] = status
+            return
+        with open(self.path, newline="", encoding="utf-8") as fh:
+            header, *rows = list(csv.reader(fh))
+        i, j = header.index("curve"), header.index("run_status")
+        rows = sorted((r for r in rows if keep(r[i])), key=lambda r: order.get(r[i], len(order)))  # stable
+        for r in rows:
+            r[j] = r[j] if status is None else status
 
-            def write(tmp: str) -> None:
-                with open(tmp, "w", newline="", encoding="utf-8") as out:
-                    csv.writer(out).writerows([header, *rows])
+        def write(tmp: str) -> None:
+            with open(tmp, "w", newline="", encoding="utf-8") as out:
+                csv.writer(out).writerows([header, *rows])
 
-            atomic_write(self.path, write)
-        self.incomplete = 0 if status == COMPLETE else len(self.curves)
+        atomic_write(self.path, write)

@@ -5,7 +5,8 @@ a runner (:mod:`curvecast.parallel`: this process, local processes, or Dask) wit
 ``chunk_size`` of them in flight, and appends each answer to the output as it finishes
 (:mod:`curvecast.answer_file`). Memory stays flat whatever the file size. A curve that cannot be
 fitted (fewer than 3 sizes, a sampler error, a worker that died) gets a row with its error and never
-stops the run. With ``resume`` the curves already in the output are skipped. Ctrl-C keeps what has
+stops the run. With ``resume`` the curves already answered in the output are skipped, and those whose
+row holds an error are tried again. Ctrl-C keeps what has
 finished, marked ``run_status = interrupted``; a run that ends marks every row ``complete``.
 
 Every curve is fitted with the same settings and seed wherever it runs, so its answers do not
@@ -116,7 +117,7 @@ class Batch:
     read : dict
         How to read ``source``: ``x``, ``y``, ``curve_by``, ``tracking_uri`` (as :func:`curvecast.load_curves`).
     resume : bool
-        Keep the curves already in ``output`` and do only the others.
+        Keep the curves already answered in ``output`` and do the others, those that failed included.
     chunk_size : int
         Curves in flight at once; curves are read from the file as slots free up.
     """
@@ -146,6 +147,8 @@ class Batch:
         self.curves = CurveFile(source, **(read or {}))
         self.names = self.curves.scan(limit=limit, check=self._check)
         self.out = AnswerFile(output, answer_columns(self.at, self.targets, self.prob), resume=resume)
+        #: curves whose earlier row held an error: taken out of the output, answered again
+        self.retried = self.out.retry_failed(self.names) if resume else 0
         self.skipped = sum(name in self.out for name in self.names)
 
     def _check(self, name: str, n: np.ndarray, y: np.ndarray) -> None:
@@ -227,6 +230,7 @@ class Batch:
             "answered": done - failed,
             "failed": failed,
             "skipped": self.skipped,
+            "retried": self.retried,
             "remaining": self.todo - done,
             "seconds": secs,
             "curves_per_minute": 60 * done / secs if secs > 0 and done else 0.0,

@@ -186,8 +186,9 @@ def batch(s: dict[str, Any]) -> list[Block]:
     speed = f"{s['seconds']:.1f} s, {s['curves_per_minute']:.1f} curves/min"
     first = f", first answer after {s['first_answer_seconds']:.1f} s" if s["first_answer_seconds"] is not None else ""
     left = f", {s['remaining']} not done" if s["remaining"] else ""
+    again = f" ({s['retried']} tried again)" if s["retried"] else ""
     return [
-        f"wrote {s['output']}: {s['curves']} curves, {s['answered']} answered, {s['failed']} failed, "
+        f"wrote {s['output']}: {s['curves']} curves, {s['answered']} answered, {s['failed']} failed{again}, "
         f"{s['skipped']} skipped (already there){left}; {speed}{first} on {s['engine']}"
     ]
 

@@ -29,7 +29,8 @@ def _announce(as_json: bool) -> Callable[..., None]:
             render.note(f"Dask dashboard: {runner.dashboard}")
         if what is not None:
             skipped = f", {what.skipped} already in {what.out.path} (skipped)" if what.skipped else ""
-            render.note(f"{what.todo} curves to answer on {runner.description}{skipped}")
+            retried = f", {what.retried} of them failed before" if what.retried else ""
+            render.note(f"{what.todo} curves to answer on {runner.description}{retried}{skipped}")
 
     return announce
 
