@@ -131,6 +131,22 @@ def test_stop_when_decided_or_out_of_reach():
     assert r["recommendation"]["reason"] == "no_run_helps" and r["recommendation"]["action"] == "stop"
 
 
+def test_a_data_needed_question_decided_says_which_way():
+    """Decided by the cap (out of reach in practice), by the data in hand, or by a narrow interval:
+    the message says which, and never gives the cap as the top of an interval."""
+    level = 0.3 + 0.05 * THETA
+    slow = next_run(Lines(level, slope=np.full_like(level, 0.01)), 0.6, prob=0.8, candidates=[2000], outcomes=50)
+    assert slow["now"]["p_never"] == 0 and slow["recommendation"]["reason"] == "decided"
+    msg = slow["recommendation"]["message"]
+    assert "lies beyond 1,000,000 images (1,000x the data), out of reach in practice" in msg
+    done = next_run(Lines(level, slope=np.full_like(level, 0.1)), -1.0, prob=0.8, candidates=[2000], outcomes=50)
+    assert "with probability 1.00 it is reached at 1,000 images already" in done["recommendation"]["message"]
+    tight = Lines(0.3 + 0.001 * THETA, slope=np.full_like(THETA, 0.1))
+    r = next_run(tight, 0.6, prob=0.8, candidates=[2000], outcomes=50)
+    lo, hi = r["now"]["lower"], r["now"]["upper"]
+    assert f"lies in {lo:,.0f} - {hi:,.0f} images" in r["recommendation"]["message"] and hi < r["cap"]
+
+
 def test_data_needed_question_and_candidates():
     # lines rising 0.1 per e-fold from level ~ N(0.3, 0.05): n needed for 0.6 is 1000 * e^(3 +- 0.5)
     level = 0.3 + 0.05 * THETA

@@ -459,10 +459,16 @@ def recommend(question: Question, now: dict[str, Any], rows: list[dict[str, Any]
         return {"action": "stop", "reason": "out_of_reach",
                 "message": f"stop: the target is out of reach with probability {now['p_never']:.2f}"}  # fmt: skip
     if now["decided"]:
+        unit = f.data.x_unit
         if isinstance(question, ReachAt):
             answer = f"{what} = {now['p']:.2f}"
+        elif now["p_beyond"] >= c:  # the cap, not an interval: out of reach in practice
+            answer = (f"with probability {now['p_beyond']:.2f} {what} lies beyond {amount(question.cap, unit)} "
+                      f"({question.cap / f.data.n_ref:,.0f}x the data), out of reach in practice")  # fmt: skip
+        elif now["p_now"] >= c:
+            answer = f"with probability {now['p_now']:.2f} it is reached at {amount(f.data.n_ref, unit)} already"
         else:
-            answer = f"{what} lies in {now['lower']:,.0f} - {amount(now['upper'], f.data.x_unit)}"
+            answer = f"{what} lies in {now['lower']:,.0f} - {amount(now['upper'], unit)}"
         return {"action": "stop", "reason": "decided",
                 "message": f"stop: the question is already decided at confidence {c:g}: {answer}"}  # fmt: skip
     best = max(r["expected_reduction"] for r in rows)
