@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 import curvecast as cc
+from curvecast.batch import build_curve
 from curvecast.cli import app
 from curvecast.errors import CurvecastError
 
@@ -232,7 +233,7 @@ def test_batch_and_backtest_pass_every_flag(captured, loss_file, prior_file, tmp
     assert r.exit_code == 2 and "captured" in r.output
     (source, output), kw = captured["run_batch"]
     assert (source, output) == (loss_file, tmp_path / "a.csv") and kw["read"] == READ
-    _check_data(kw["make_curve"]("b", np.array([100, 200, 400, 800.0]), np.array([2.0, 1.5, 1.2, 1.0])), "b")
+    _check_data(build_curve("b", np.array([100, 200, 400, 800.0]), np.array([2.0, 1.5, 1.2, 1.0]), kw["meta"]), "b")
     assert kw["fit_kwargs"] == FIT_KW | {"priors": prior_file}
     assert (kw["at"], kw["targets"], kw["prob"], kw["jobs"]) == ([1e4], [1.1], 0.7, 1)
     r = run("backtest", *common, "--cutoff", "0.5", "--pool-by", "all")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import subprocess
 import sys
 
@@ -122,13 +123,13 @@ def test_resume_takes_out_the_failed_rows_it_answers_again_and_no_other(tmp_path
 def test_batch_resume_answers_failed_curves_again_and_counts_them(tmp_path):
     """A row that failed (a worker died, a curve too short) is tried again by --resume; this one
     fails again at once (2 sizes), so no sampling is needed to see it counted and written once."""
-    from curvecast.batch import Batch
+    from curvecast.batch import Batch, settings_of
     from curvecast.parallel import InProcess
 
     src, path = tmp_path / "curves.csv", tmp_path / "answers.csv"
     src.write_text("curve,n,metric\n" + _rows(["a"]) + _rows(["short"], sizes=(10, 20)))
     cols = answer_columns([100.0], [], 0.8)
-    old = AnswerFile(path, cols)
+    old = AnswerFile(path, cols, settings=settings_of({}, {}))
     old.append({"curve": "a", "family": "pow3", "median@100": 0.5})
     old.append({"curve": "short", "error": "KilledWorker: died 3 times"})
     old.finish()
@@ -213,3 +214,31 @@ def test_a_worker_that_dies_stops_the_pool_with_a_clear_error_instead_of_hanging
         map_curves(os._exit, [3, 4, 5], jobs=2)  # each task ends its worker process at once
     results, interrupted = map_curves(abs, [-1, -2, -3], jobs=2)  # a new pool works after a broken one
     assert sorted(results) == [1, 2, 3] and not interrupted
+
+
+def test_resume_refuses_rows_answered_with_other_settings(tmp_path):
+    """Rows fitted as increasing and rows fitted as decreasing (or with another seed, prior file or
+    version) must never share one file: every row says how it was answered, and resume compares."""
+    from curvecast.batch import Batch, settings_of
+
+    src, path = tmp_path / "curves.csv", tmp_path / "answers.csv"
+    src.write_text("curve,n,metric\n" + _rows(["a", "b"]))
+    prior = tmp_path / "p.toml"
+    prior.write_text("[pow3]\n")
+    kw = {"draws": 200, "chains": 2, "seed": 1, "priors": prior}
+    first = settings_of(kw, {"increasing": True})
+    assert "seed=1" in first and "p.toml@" in first and "P(metric >= target)" in first
+    out = AnswerFile(path, answer_columns([100.0], [], 0.8), settings=first)
+    out.append({"curve": "a", "median@100": 0.5})
+    out.finish()
+    assert pd.read_csv(path).settings.tolist() == [first]
+    Batch(src, path, at=[100], fit_kwargs=kw, resume=True)  # the same settings: accepted
+    changed = [({**kw, "seed": 2}, {}, "seed=1; this run: seed=2"), (kw, {"increasing": False}, "decreasing"),
+               ({**kw, "family": "exp3"}, {}, "family=exp3"), (kw, {"metric_max": 0.9}, "bounds")]  # fmt: skip
+    for fit_kwargs, meta, said in changed:
+        with pytest.raises(CurvecastError, match=f"other settings .*{re.escape(said)}"):
+            Batch(src, path, at=[100], fit_kwargs=fit_kwargs, meta=meta, resume=True)
+    prior.write_text("[pow3]\nalpha = { dist = 'LogNormal', mu = 0, sigma = 1 }\n")  # the file changed
+    with pytest.raises(CurvecastError, match=r"other settings .*p\.toml@"):
+        Batch(src, path, at=[100], fit_kwargs=kw, resume=True)
+    assert pd.read_csv(path).curve.tolist() == ["a"]  # nothing was touched

@@ -27,8 +27,6 @@ from curvecast.outputs import atomic_write
 
 COMPLETE, INCOMPLETE, INTERRUPTED = "complete", "incomplete", "interrupted"
 PARQUET = (".parquet", ".pq")
-#: what resuming reads of each row
-_READ = ("curve", "run_status", "error")
 #: the type of each kind of column, in Parquet
 _ARROW = {"str": "string", "float": "float64", "int": "int64", "bool": "bool"}
 
@@ -39,13 +37,16 @@ def is_parquet(path: str | Path) -> bool:
 
 class AnswerFile:
     """Rows of ``columns`` (name -> ``str``, ``float``, ``int`` or ``bool``; among them ``curve`` and
-    ``error``; ``run_status`` is added) appended to ``path``. With ``resume`` an existing file is read
-    first: its curves count as done."""
+    ``error``, and ``settings`` if ``settings`` is given; ``run_status`` is added) appended to ``path``.
+    With ``resume`` an existing file is read first: its curves count as done."""
 
     def __init__(
-        self, path: str | Path, columns: Mapping[str, str], *, resume: bool = False, flush_seconds: float = 5.0
-    ) -> None:
+        self, path: str | Path, columns: Mapping[str, str], *, resume: bool = False, flush_seconds: float = 5.0,
+        settings: str | None = None,
+    ) -> None:  # fmt: skip
         self.path, self.parquet = Path(path), is_parquet(path)
+        #: written in every row's ``settings`` column; resuming a file whose rows say otherwise is refused
+        self.settings = settings
         self.columns = {**{k: v for k, v in columns.items() if k != "run_status"}, "run_status": "str"}
         self.flush_seconds = flush_seconds
         #: curves in the file (or on their way to it)
@@ -65,7 +66,12 @@ class AnswerFile:
         return CurvecastError(f"cannot resume {str(self.path)!r}: {why}; write to another -o or drop --resume")
 
     def _read_existing(self) -> None:
-        names, status, errors = self._read_parquet() if self.parquet else self._read_csv()
+        names, status, errors, settings = self._read_parquet() if self.parquet else self._read_csv()
+        other = next((v for v in settings if v != self.settings), None)
+        if self.settings is not None and other is not None:  # say only what differs
+            theirs, ours = other.split("; "), self.settings.split("; ")
+            was, now = ", ".join(v for v in theirs if v not in ours), ", ".join(v for v in ours if v not in theirs)
+            raise self._refuse(f"its rows were answered with other settings ({was}; this run: {now})")
         self.curves, self._exists = set(names), True
         self.incomplete = sum(s != COMPLETE for s in status)
         self.failed = {n for n, e in zip(names, errors, strict=True) if e}
@@ -89,7 +95,12 @@ class AnswerFile:
             why = "other --at, --targets or --prob, or another curvecast version?"
             raise self._refuse(f"its columns differ from this run's ({detail}: {why})")
 
-    def _read_csv(self) -> tuple[list[str], list[str], list[str]]:
+    @property
+    def _read(self) -> tuple[str, ...]:
+        """What resuming reads of each row."""
+        return ("curve", "run_status", "error") + (("settings",) if self.settings is not None else ())
+
+    def _read_csv(self) -> tuple[list[str], list[str], list[str], list[str]]:
         with open(self.path, "rb+") as fh:  # a line cut short by kill -9 is dropped; its curve runs again
             data = fh.read()
             if data and not data.endswith(b"\n"):
@@ -98,14 +109,14 @@ class AnswerFile:
             with open(self.path, newline="", encoding="utf-8") as fh:
                 reader = csv.reader(fh)
                 self._check_columns(next(reader, []))
-                idx = [list(self.columns).index(k) for k in _READ]
+                idx = [list(self.columns).index(k) for k in self._read]
                 rows = [[r[i] for i in idx] for r in reader if len(r) == len(self.columns)]
         except UnicodeDecodeError:
             raise self._refuse("it is not a UTF-8 CSV file") from None
-        names, status, errors = zip(*rows, strict=True) if rows else ((), (), ())
-        return list(names), list(status), list(errors)
+        cols = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in self._read]
+        return cols[0], cols[1], cols[2], cols[3] if self.settings is not None else []
 
-    def _read_parquet(self) -> tuple[list[str], list[str], list[str | None]]:
+    def _read_parquet(self) -> tuple[list[str], list[str], list[str | None], list[str]]:
         import pyarrow.parquet as pq
 
         try:
@@ -113,9 +124,9 @@ class AnswerFile:
         except (OSError, ValueError) as e:  # pyarrow's ArrowInvalid is a ValueError
             raise self._refuse(f"it is not a readable Parquet file ({str(e)[:80]})") from None
         self._check_columns(names)
-        table = pq.read_table(self.path, columns=list(_READ))
-        names, status, errors = (table.column(k).to_pylist() for k in _READ)
-        return names, status, errors
+        table = pq.read_table(self.path, columns=list(self._read))
+        cols = [table.column(k).to_pylist() for k in self._read]
+        return cols[0], cols[1], cols[2], cols[3] if self.settings is not None else []
 
     # -- writing ------------------------------------------------------------------
     def __contains__(self, curve: str) -> bool:
@@ -128,7 +139,8 @@ class AnswerFile:
             return False
         self.curves.add(name)
         self.incomplete += 1
-        self._buffer.append({k: row.get(k) for k in self.columns} | {"curve": name, "run_status": INCOMPLETE})
+        fixed = {"curve": name, "run_status": INCOMPLETE} | ({"settings": self.settings} if self.settings else {})
+        self._buffer.append({k: row.get(k) for k in self.columns} | fixed)
         if not self.parquet or time.monotonic() - self._last_flush >= self.flush_seconds or len(self._buffer) >= 1000:
             self.flush()
         return True

@@ -15,6 +15,7 @@ depend on the engine or on the number of workers.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -25,7 +26,7 @@ import numpy as np
 
 from curvecast.answer_file import COMPLETE, INTERRUPTED, AnswerFile
 from curvecast.curve_stream import CurveFile
-from curvecast.data import CurveData
+from curvecast.data import CurveData, Curves
 from curvecast.errors import CurvecastError
 from curvecast.inference import fit
 from curvecast.parallel import InProcess, Runner, WorkerDied, check_runner_options, open_runner
@@ -46,7 +47,34 @@ def answer_columns(at: Sequence[float], targets: Sequence[float], prob: float) -
         cols |= {f"n_needed_{t:g}_p{prob:g}": "float", f"p_never_{t:g}": "float"}
     cols |= {"divergences": "int", "rhat_max": "float", "ess_bulk_min": "float", "ess_tail_min": "float"}
     cols |= {"diagnostics_ok": "bool", "problems": "str"}  # problems: what failed, model checks included
-    return cols | {"seconds": "float", "error": "str"}
+    return cols | {"seconds": "float", "error": "str", "settings": "str"}
+
+
+def settings_of(fit_kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
+    """What a batch's numbers depend on beside its questions, in one line written in every row (and
+    checked by ``resume``): the version, the model and sampler settings, the prior file's content, the
+    metric's direction (which way ``p_reach`` looks) and bounds."""
+    from curvecast import __version__
+
+    kw = {k: v for k, v in sorted(fit_kwargs.items()) if k not in ("priors", "cores")}
+    priors = fit_kwargs.get("priors")
+    if isinstance(priors, str | Path):
+        path = Path(priors)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path.is_file() else "missing"
+        kw["priors"] = f"{path.name}@{digest}"
+    elif priors:
+        kw["priors"] = "given"
+    direction = "increasing (p_reach: P(metric >= target))"
+    if not meta.get("increasing", True):
+        direction = "decreasing (p_reach: P(metric <= target))"
+    lo, hi = meta.get("metric_min"), meta.get("metric_max")
+    bounds = "bounds inferred" if lo is None and hi is None else f"bounds [{lo}, {hi}] (None: inferred)"
+    return "; ".join([f"curvecast {__version__}", *(f"{k}={v}" for k, v in kw.items()), direction, bounds])
+
+
+def build_curve(name: str, n: np.ndarray, y: np.ndarray, meta: dict[str, Any]) -> CurveData:
+    """One curve of a batch with its direction, bounds and units (``meta``: :meth:`Curves.curve`'s keywords)."""
+    return Curves({name: (n, y)}).curve(name, **meta)
 
 
 def answer_curve(
@@ -95,10 +123,6 @@ def answer_task(task: tuple[CurveData, dict[str, Any]]) -> dict[str, Any]:
         return {"curve": data.name, "error": f"{type(e).__name__}: {e}", "seconds": time.perf_counter() - t0}
 
 
-def _default_curve(name: str, n: np.ndarray, y: np.ndarray) -> CurveData:
-    return CurveData(n, y, name=name)
-
-
 class Batch:
     """A batch planned and checked before any work: the curves, the output, what is left to do.
 
@@ -112,12 +136,14 @@ class Batch:
         Sizes for the bands and P(reach), target metric values, and the probability for n needed.
     fit_kwargs : dict
         Keyword arguments of :func:`curvecast.fit` (family, priors, draws, chains, seed, ...).
-    make_curve : callable
-        ``(name, n, y) -> CurveData`` (direction and bounds); default: increasing, bounds inferred.
+    meta : dict
+        The curves' direction, bounds and units (``increasing``, ``metric_min``, ``metric_max``,
+        ``x_unit``, ``y_unit``; as :meth:`curvecast.data.Curves.curve`); default: increasing, bounds inferred.
     read : dict
         How to read ``source``: ``x``, ``y``, ``curve_by``, ``tracking_uri`` (as :func:`curvecast.load_curves`).
     resume : bool
-        Keep the curves already answered in ``output`` and do the others, those that failed included.
+        Keep the curves already answered in ``output`` and do the others, those that failed included;
+        refused when ``output`` was written with other questions or other settings (:func:`settings_of`).
     chunk_size : int
         Curves in flight at once; curves are read from the file as slots free up.
     """
@@ -131,7 +157,7 @@ class Batch:
         targets: Sequence[float] = (),
         prob: float = 0.8,
         fit_kwargs: dict[str, Any] | None = None,
-        make_curve: Callable[[str, np.ndarray, np.ndarray], CurveData] | None = None,
+        meta: dict[str, Any] | None = None,
         read: dict[str, Any] | None = None,
         limit: int | None = None,
         resume: bool = False,
@@ -143,10 +169,11 @@ class Batch:
             raise CurvecastError(f"--chunk-size must be at least 1, got {chunk_size}")
         self.at, self.targets, self.prob = [float(v) for v in at], [float(t) for t in targets], float(prob)
         self.fit_kwargs, self.chunk_size = dict(fit_kwargs or {}), chunk_size
-        self.make_curve = make_curve or _default_curve
+        self.meta = dict(meta or {})
         self.curves = CurveFile(source, **(read or {}))
         self.names = self.curves.scan(limit=limit, check=self._check)
-        self.out = AnswerFile(output, answer_columns(self.at, self.targets, self.prob), resume=resume)
+        cols = answer_columns(self.at, self.targets, self.prob)
+        self.out = AnswerFile(output, cols, resume=resume, settings=settings_of(self.fit_kwargs, self.meta))
         #: curves whose earlier row held an error: taken out of the output, answered again
         self.retried = self.out.retry_failed(self.names) if resume else 0
         self.skipped = sum(name in self.out for name in self.names)
@@ -155,7 +182,7 @@ class Batch:
         """Targets outside a curve's bounds are a mistake in the command: refused before any work.
         A curve that cannot be built (fewer than 3 sizes) is not: it gets an error row later."""
         try:
-            data = self.make_curve(name, n, y)
+            data = build_curve(name, n, y, self.meta)
         except CurvecastError:
             return
         for t in self.targets:
@@ -176,7 +203,7 @@ class Batch:
             if name in self.out:
                 continue
             try:
-                yield self.make_curve(name, n, y), kw
+                yield build_curve(name, n, y, self.meta), kw
             except CurvecastError as e:
                 bad.append({"curve": name, "error": str(e)})
 

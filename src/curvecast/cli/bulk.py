@@ -79,7 +79,7 @@ def batch(
     check_query(at=at, prob=prob)
     with render.progress(not as_json, "batch", bar=True) as update:
         stats = run_batch(
-            curves, output, at=at, targets=targets or [], prob=prob, fit_kwargs=o.fit_kwargs(), make_curve=o.data,
+            curves, output, at=at, targets=targets or [], prob=prob, fit_kwargs=o.fit_kwargs(), meta=o.meta(),
             read=o.read_kwargs(), limit=limit, resume=resume, chunk_size=chunk_size, jobs=jobs, scheduler=scheduler,
             workers=workers, progress=update, on_start=_announce(as_json),
         )  # fmt: skip

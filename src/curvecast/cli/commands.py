@@ -187,9 +187,10 @@ def report(
 def demo(o: FitOptions, output: Path = Path("curvecast-demo.png")) -> None:
     """The whole story on the bundled COCO curve: P(mAP >= 0.5 at 100k), images needed, next 10k."""
     name, held_out = "COCO_ssd_resnet101_v1_fpn", 118_287
-    n, y = cc.load_curves(cc.bundled_seed_path())[name]
+    curves = cc.load_curves(cc.bundled_seed_path())
+    n, y = curves[name]
     with render.progress(True, "Sampling..."):
-        f = cc.fit(data=o.data(name, n, y).subset(11_829).with_units("images", "mAP"), **o.fit_kwargs())
+        f = cc.fit(data=curves.curve(name, x_unit="images", y_unit="mAP").subset(11_829), **o.fit_kwargs())
     r = {"prob": float(f.prob(0.5, [100_000])[0]), "need": f.need(0.5, prob=0.8), "gain": f.gain(10_000)}
     cc.plot_forecast(f, output, target=0.5, max_n=300_000)
     r |= {"truth": y[n == held_out][0], "median": f.predict([held_out])["median"][0]}

@@ -173,12 +173,6 @@ class FitOptions:
         return {"increasing": not self.decreasing, "metric_min": self.metric_min, "metric_max": self.metric_max,
                 "x_unit": self.x_unit, "y_unit": self.y_unit}  # fmt: skip
 
-    def data(self, name: str, n: Any, y: Any) -> CurveData:
-        """One curve of arrays with these options' metric and units."""
-        from curvecast.data import Curves
-
-        return Curves({name: (n, y)}).curve(name, **self.meta())
-
     def read_kwargs(self) -> dict[str, Any]:
         """How data files (and mlflow: sources) are read: ``load_curves``' keyword arguments."""
         return {"x": self.x, "y": self.y, "curve_by": self.curve_by, "tracking_uri": self.tracking_uri}
