@@ -323,8 +323,11 @@ def test_predict_and_gain(coco_nc):
     assert g["mean"] == pytest.approx(f.gain(10000)["mean"]) and g["to_n"] == f.data.n_ref + 10000
     assert f"{want['median'][0]:.4f}" in run("predict", coco_nc, "--at", "20000", "--interval", "0.8").output
     assert f"{g['mean']:+.4f}" in run("gain", coco_nc, "--step", "10000").output
-    r = run("gain", coco_nc, "--step", "10000", "--family", "pow4", "--json")  # a saved fit is not refitted
-    assert r.exit_code == 0 and "fitting options are ignored" in r.stderr and json.loads(r.stdout)["mean"] == g["mean"]
+    r = run("gain", coco_nc, "--step", "10000", "--family", "pow4", "--decreasing", "--draws", "50", "--json")
+    assert r.exit_code == 2 and "is a saved fit" in r.stderr and "--family, --decreasing, --draws" in r.stderr
+    assert r.stdout == ""  # a saved fit is not refitted, and an option that needs a new fit is never dropped
+    r = run("gain", coco_nc, "--step", "10000", "--x-unit", "images", "--json")  # units do apply
+    assert r.exit_code == 0 and json.loads(r.stdout)["mean"] == g["mean"] and json.loads(r.stdout)["x_unit"] == "images"
 
 
 @pytest.mark.sampling

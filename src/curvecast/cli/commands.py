@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import curvecast as cc
 from curvecast import tables
 from curvecast.cli import render
-from curvecast.cli.options import SAMPLER, FitOptions, with_fit_options
+from curvecast.cli.options import OPTIONS, SAMPLER, FitOptions, with_fit_options
 from curvecast.errors import CurvecastError
 from curvecast.outputs import check_output, pooled_paths
 from curvecast.results import check_query
@@ -28,6 +28,18 @@ def is_fit(path: Path) -> bool:
     return path.suffix.lower() in (".nc", ".netcdf", ".h5")
 
 
+def check_no_fitting(source: Path, o: FitOptions) -> None:
+    """A saved fit answers as it was fitted: an option that would change the fit (``--decreasing``,
+    ``--family``, ``--draws``, ...) is refused, never silently dropped. Units and the tracking URI apply."""
+    given = [OPTIONS[f.name][0].split()[0] for f in fields(FitOptions) if getattr(o, f.name) != f.default]
+    given = [flag for flag in given if flag not in ("--tracking-uri", "--x-unit", "--y-unit")]
+    if given:
+        raise CurvecastError(
+            f"{source} is a saved fit, answered as it was fitted: {', '.join(given)} would need a new fit; "
+            "drop them, or pass the data file to fit again"
+        )
+
+
 def forecast(
     source: Path,
     o: FitOptions,
@@ -38,8 +50,7 @@ def forecast(
     """A saved fit (.nc), or a fit of the curve ``o`` selects from a data file (``check``-ed before sampling;
     ``data``: that curve, already read)."""
     if is_fit(source):
-        if o != FitOptions(tracking_uri=o.tracking_uri, x_unit=o.x_unit, y_unit=o.y_unit):  # these apply to fits too
-            render.error(f"the fitting options are ignored: {source} is a saved fit", render.WARNING)
+        check_no_fitting(source, o)
         return relabel(cc.load(source), o.x_unit, o.y_unit)
     data = o.curve_data(source) if data is None else data
     check(data)

@@ -84,7 +84,7 @@ def guarded(cmd: Callable[..., Any]) -> Callable[..., Any]:
             error(str(e))
             raise typer.Exit(EXIT_BAD_INPUT) from None
         except KeyboardInterrupt:
-            error("interrupted; no output file was written or changed")
+            error("interrupted; every output is written whole or not at all: none is left half-written")
             raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return command
