@@ -223,6 +223,23 @@ def test_compare_finds_a_crossing_with_its_interval():
     assert summary_lines(r)[0].startswith("crossing: A is better up to about 7,3")
 
 
+def test_compare_of_a_curve_with_itself_names_no_winner():
+    """Two copies of one posterior: the pairs cross at random and either may reach a target first;
+    the sentences say the data cannot tell them apart instead of naming A or B."""
+    level, slope = 0.3 + 0.02 * THETA, 0.05 + 0.02 * RNG.standard_normal(4000)
+    f = Lines(level, slope=slope, name="same")
+    r = compare(f, f, max_n=1e6, target=0.45)
+    c, g = r["crossing"], r["reach"]
+    assert c["p_cross"] > 0.5 and abs(c["a_leads_at_start"] - 0.5) < 0.05
+    assert g["first"] is None and g["p_a_first"] == pytest.approx(g["p_b_first"], abs=0.05)
+    lines = summary_lines(r)
+    assert lines[0].startswith("no clear crossing: the better curve changes within 250 - 1,000,000 images")
+    assert lines[1].startswith("target 0.45: no clear first (P(A first) = 0.")
+    flat = Lines(level, name="flat")  # flat below the target: never reached
+    never = compare(flat, flat, target=0.99)
+    assert summary_lines(never)[1].startswith("target 0.99: most likely neither reaches it (P(neither ever) = ")
+
+
 def test_compare_refuses_curves_that_do_not_compare():
     a = Lines(THETA)
     with pytest.raises(CurvecastError, match="A counts images and B person-days; pass --x-unit"):

@@ -14,6 +14,9 @@ say so.
   Pairs that never change within the range give "no crossing" and its probability;
 * for a target: the n at which each curve reaches it, and P(A reaches it with
   less data than B), P(B first) and P(neither ever does).
+
+A leader or a first is named only when it beats the other by :data:`CLEAR` of the pairs:
+two fits of one curve give "no clear crossing" and "no clear first", not a verdict.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ INDEPENDENT = (
 )
 #: a crossing is reported (median and interval) when at least this share of the pairs cross
 CROSSING_REPORTED = 0.5
+#: a curve is named the leader (before a crossing) or the first to reach a target only when its share of
+#: the pairs beats the other's by this much; closer than that, the two cannot be told apart
+CLEAR = 0.2
 
 
 def check_pair(a: Forecast, b: Forecast) -> None:
@@ -154,7 +160,7 @@ def reach(a: Forecast, b: Forecast, ia: np.ndarray, ib: np.ndarray, target: floa
     na, nb = np.where(np.isnan(na), np.inf, na), np.where(np.isnan(nb), np.inf, nb)
     never = ~np.isfinite(na) & ~np.isfinite(nb)
     p_a, p_b = float(np.mean(na < nb)), float(np.mean(nb < na))
-    first = "A" if p_a > p_b else "B" if p_b > p_a else None
+    first = "A" if p_a >= p_b + CLEAR else "B" if p_b >= p_a + CLEAR else None  # None: no clear first
     return {
         "target": target,
         "p_a_first": p_a,
@@ -175,8 +181,14 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
     c = r["crossing"]
     lo, hi = c["range"]
     lines = []
-    if c["median"] is not None:
-        before = "A" if c["a_leads_at_start"] >= 0.5 else "B"
+    lead = c["a_leads_at_start"]
+    if c["median"] is not None and abs(2 * lead - 1) < CLEAR:  # the pairs cross, but neither leads first
+        lines.append(
+            f"no clear crossing: the better curve changes within {lo:,.0f} - {amount(hi, x)} in "
+            f"{c['p_cross']:.0%} of the pairs, A leading first in {lead:.0%} of them: the data cannot tell A from B"
+        )
+    elif c["median"] is not None:
+        before = "A" if lead >= 0.5 else "B"
         after = "B" if before == "A" else "A"
         ci = c["interval"]
         lines.append(
@@ -190,8 +202,12 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
         )
     if "reach" in r:
         g = r["reach"]
-        if g["first"] is None:
-            lines.append(f"target {g['target']:g}: neither reaches it first (P(neither ever) = {g['p_neither']:.2f})")
+        odds = f"P(A first) = {g['p_a_first']:.2f}, P(B first) = {g['p_b_first']:.2f}"
+        if g["p_neither"] >= 0.5:
+            lines.append(f"target {g['target']:g}: most likely neither reaches it (P(neither ever) = "
+                         f"{g['p_neither']:.2f}; {odds})")  # fmt: skip
+        elif g["first"] is None:
+            lines.append(f"target {g['target']:g}: no clear first ({odds}; P(neither ever) = {g['p_neither']:.2f})")
         else:
             name = r["a"] if g["first"] == "A" else r["b"]
             lines.append(
