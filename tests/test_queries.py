@@ -59,6 +59,15 @@ def test_need_matches_closed_form_and_p_never():
     assert r["p_reached_now"] == 0.0
 
 
+def test_need_says_when_the_target_is_met_below_the_data():
+    """0.15 is met at every size measured (0.2 at 1,000): its n is extrapolated backwards, and said so;
+    0.22 lies inside the data and gets no note."""
+    f = point_fit()
+    r = f.need(0.15)
+    assert "every measurement at the smallest size (1,000) already meets 0.15" in r["note"]
+    assert "note" not in f.need(0.22) and "note" not in f.need(0.45)
+
+
 def test_gain_is_difference_of_the_curve():
     f = point_fit()
     g = f.gain(8000)

@@ -211,6 +211,14 @@ class Forecast:
             "n_current": self.data.n_ref,
             "bounded": self.bounded,
         }
+        d = self.data
+        first = d.y[d.n == d.n.min()]
+        if np.all(d.sign * (first - target) >= 0):  # met already at the smallest size measured
+            out["note"] = (
+                f"every measurement at the smallest size ({d.n.min():,.0f}) already meets {target:g}: the sizes "
+                "below it are the curve extrapolated backwards; is the target on the metric's scale "
+                "(a fraction vs a percentage)?"
+            )
         if cost_per_sample is not None:
             extra = max(n_needed - self.data.n_ref, 0.0)
             reached = np.isfinite(ns)
