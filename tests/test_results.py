@@ -145,6 +145,7 @@ def test_diagnostics_problems_and_round_trip():
     assert d.problems == ["3 divergent transitions", "r-hat 1.020 > 1.01", "bulk ESS 350 < 400"]
     assert not d.ok and HEALTHY.ok
     assert Diagnostics.from_dict(d.to_dict()) == d
+    assert Diagnostics(0, 1.0104, 900.0, 900.0).problems == ["r-hat 1.01040 > 1.01"]  # not "1.010 > 1.01"
 
 
 def test_one_chain_has_no_r_hat_and_says_why(caplog):

@@ -111,7 +111,8 @@ def _sampler_problems(d: dict[str, Any], ess_min: float) -> list[str]:
     if d["rhat_max"] is None or math.isnan(d["rhat_max"]):
         out.append("r-hat not computable, run 2 or more chains")
     elif not d["rhat_max"] <= RHAT_MAX:
-        out.append(f"r-hat {d['rhat_max']:.3f} > {RHAT_MAX}")
+        digits = 3 if round(d["rhat_max"], 3) > RHAT_MAX else 5  # never "1.010 > 1.01"
+        out.append(f"r-hat {d['rhat_max']:.{digits}f} > {RHAT_MAX}")
     if not d["ess_bulk_min"] >= ess_min:
         out.append(f"bulk ESS {d['ess_bulk_min']:.0f} < {ess_min:.0f}")
     if not d["ess_tail_min"] >= ess_min:
