@@ -84,6 +84,32 @@ def test_nan_draws_are_refused(tmp_path):
         cc.load(path)
 
 
+def test_draws_changed_after_saving_are_refused(tmp_path):
+    """A finite, plausible value flipped inside the posterior (a damaged disk, a hand edit) used to load
+    and answer: each component's draws now carry a SHA-256 that load checks."""
+    import h5py
+
+    from curvecast.data import CurveData
+    from curvecast.diagnostics import Diagnostics
+    from curvecast.families import get_family
+    from curvecast.results import CurveFit
+
+    fam, rng = get_family("pow3"), np.random.default_rng(1)
+    params = {"y_ref": rng.normal(0.34, 0.01, 400), "room": rng.uniform(0.1, 0.3, 400),
+              "alpha": rng.uniform(0.3, 0.8, 400), "sigma": rng.uniform(0.005, 0.02, 400)}  # fmt: skip
+    data = CurveData([1000, 2000, 4000, 8000], [0.2, 0.25, 0.3, 0.34])
+    path = tmp_path / "fit.nc"
+    fit = CurveFit(fam, data, dict(fam.priors), params, Diagnostics(0, 1.0, 900.0, 900.0), {"chains": 2})
+    cc.save(fit, path)
+    assert cc.load(path).prob(0.4, [64000])[0] == fit.prob(0.4, [64000])[0]  # intact: loads as saved
+    with h5py.File(path, "r+") as h5:
+        values = h5["posterior/y_ref"][...]
+        values[0, 7] = 0.31
+        h5["posterior/y_ref"][...] = values
+    with pytest.raises(CurvecastError, match="do not match the checksum written with them"):
+        cc.load(path)
+
+
 def test_foreign_and_missing_files_are_refused(tmp_path):
     bad = tmp_path / "bad.nc"
     bad.write_bytes(b"not a netcdf file at all")

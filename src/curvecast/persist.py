@@ -9,7 +9,8 @@ A saved fit is a standard ArviZ netCDF file (format 2):
 * curvecast's extras in one more group, ``curvecast``: the model-discrepancy
   draws ``disc_z`` (chain x draw) and, as JSON in its ``curvecast`` attribute,
   the family, priors, data, metric direction and bounds, sampler settings,
-  diagnostics and package version.
+  diagnostics, package version and a SHA-256 of each component's draws, which
+  ``load`` checks (a file changed or damaged after it was saved is refused).
 
 An averaged fit (``family="auto"``) keeps each component as the same set of
 groups under ``components/<family>/`` (``components/pow3/posterior``, ...),
@@ -20,6 +21,7 @@ format 1, written by curvecast 0.1.0 (tests/data keeps such files).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +46,16 @@ def _data_meta(d: CurveData) -> dict[str, Any]:
     return {"n": d.n.tolist(), "y": d.y.tolist(), **{k: getattr(d, k) for k in keys}}
 
 
+def _digest(fam: Any, params: dict[str, np.ndarray]) -> str:
+    """SHA-256 of the draws the answers use (each parameter's values sorted, so the order of chains
+    and draws does not matter): written with a fit, checked when it is loaded."""
+    h = hashlib.sha256()
+    for k in (*fam.params, "sigma", "gamma", "disc_z"):
+        if k in params:
+            h.update(k.encode() + np.sort(np.asarray(params[k], "<f8").reshape(-1)).tobytes())
+    return h.hexdigest()
+
+
 def _component_meta(c: CurveFit, prefix: str) -> dict[str, Any]:
     return {
         "family": c.family.name,
@@ -51,6 +63,7 @@ def _component_meta(c: CurveFit, prefix: str) -> dict[str, Any]:
         "priors": {k: p.to_dict() for k, p in c.priors.items()},
         "settings": c.settings,
         "diagnostics": c.diagnostics.to_dict(),
+        "draws_sha256": _digest(c.family, c.params_),
     }
 
 
@@ -206,6 +219,11 @@ def _component(fam: Any, data: CurveData, cm: dict[str, Any], params: dict[str, 
     if missing:
         raise CurvecastError(f"the {fam.name} fit lacks draws of {', '.join(missing)}")
     _check_draws(params, f"the {fam.name} fit")
+    if "draws_sha256" in cm and cm["draws_sha256"] != _digest(fam, params):  # written since 0.2.0
+        raise CurvecastError(
+            f"the {fam.name} fit's draws do not match the checksum written with them: the file was changed or "
+            "damaged after it was saved; refit with `curvecast fit DATA -o FIT.nc`"
+        )
     diag = Diagnostics.from_dict(cm["diagnostics"])
     return CurveFit(fam, data, priors, params, diag, cm["settings"], load_idata=idata)
 
