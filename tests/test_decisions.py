@@ -355,3 +355,9 @@ def test_compare_says_no_crossing_for_parallel_curves(crossing_fits):
     assert r["crossing"]["p_no_cross"] >= 0.9 and r["crossing"]["median"] is None
     assert all(row["p_a_better"] >= 0.95 for row in r["at"])
     assert summary_lines(r)[0].startswith("no crossing within 1,000 - 200,000 samples")
+
+
+def test_candidates_at_or_below_the_data_are_refused():
+    """--candidates are total sizes: 500 next to 1,000 measured asks nothing (it was accepted silently)."""
+    with pytest.raises(CurvecastError, match=r"must exceed the largest measured n \(1,000\); got 500: .* pass 21000"):
+        next_run(Lines(THETA), 0.3, at=5000, candidates=[500, 4000])

@@ -395,6 +395,11 @@ def next_run(
     cands = default_candidates(f, question, q) if candidates is None else np.unique(as_sizes(candidates))
     if cands.size == 0:
         raise CurvecastError("no candidate size above the current data; pass --candidates n1,n2,...")
+    if cands.min() <= d.n_ref:  # a candidate is the total size of the next run, so more than the data has
+        raise CurvecastError(
+            f"--candidates are total sizes and must exceed the largest measured n ({d.n_ref:,.0f}); "
+            f"got {cands.min():,.0f}: to add 20,000 {d.x_unit}, pass {d.n_ref + 20_000:.0f}"
+        )
     if method == "refit" and refit is None:
         refit = default_refit(f, seed)
     uniform = np.full((1, q.size), 1 / q.size)
