@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import re
@@ -10,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from curvecast.curve_stream import CurveFile
 from curvecast.data import (
+    PERCENT_NOTE,
     CurveData,
     bundled_seed_path,
     curves_from_frame,
@@ -289,7 +292,8 @@ class TestReadTable:
         [
             ("c.json", b'[{"n": 1, "metric": 0.2}]', "a JSON array"),
             ("c.parquet", b"PAR1\x00\x00binary", "a Parquet file"),
-            ("c.xlsx", b"PK\x03\x04\x14\x00binary", "a Excel or another zip archive file"),
+            ("c.xlsx", b"PK\x03\x04\x14\x00binary", "is an Excel file or another zip archive, an"),
+            ("c.xls", b"\xd0\xcf\x11\xe0binary", "is an old Excel (.xls) file, an"),
             ("c.csv", b"\xff\xfe\x00b\x00a\x00d", "not UTF-8 text"),
         ],
     )
@@ -402,13 +406,12 @@ class TestColumns:
         with pytest.raises(CurvecastError, match="--x and --y both point at column 'n'"):
             load_curves(path, x="n", y="n")
 
-    @pytest.mark.parametrize(("bad", "shown"), [("", "'nan'"), ("abc", "'abc'")])
+    @pytest.mark.parametrize(
+        ("bad", "shown"), [("", r"an empty cell \(or NaN/null\)"), ("abc", r"a non-numeric value \('abc'\)")]
+    )
     def test_non_numeric_cell(self, tmp_path, bad, shown):
         path = _write(tmp_path / "c.csv", f"n,metric\n1,0.1\n2,{bad}\n3,0.3\n")
-        with pytest.raises(
-            CurvecastError,
-            match=rf"column 'metric' of curve 'curve' has a non-numeric or missing value \({shown}\); fix",
-        ):
+        with pytest.raises(CurvecastError, match=rf"^column 'metric' has {shown} in data row 2 \(n=2\); fix"):
             load_curves(path)
 
 
@@ -537,3 +540,189 @@ class TestInputUntouched:
             d = CurveData(n, y, name=name)
             assert (d.metric_min, d.metric_max) == (0.0, 1.0)
         assert path.read_bytes() == before
+
+
+# ---------------------------------------------------------------------------
+# what a hostile probe found
+# ---------------------------------------------------------------------------
+def _both(path: Path, **kw):
+    """The curves of ``path`` as the whole-file reader and the streamed reader (``curvecast batch``) read them."""
+    whole = {name: (n.tolist(), y.tolist()) for name, (n, y) in load_curves(path, **kw).items()}
+    f = CurveFile(path, **kw)
+    f.scan()
+    return whole, {name: (n.tolist(), y.tolist()) for name, n, y in f}
+
+
+def _refused_by_both(path: Path, match: str) -> None:
+    with pytest.raises(CurvecastError, match=match):
+        load_curves(path)
+    with pytest.raises(CurvecastError, match=match):
+        CurveFile(path).scan()
+
+
+JL = '{{"n": {}, "map": {}}}\n'
+
+
+class TestBooleans:
+    @pytest.mark.parametrize(
+        ("rows", "match"),
+        [
+            ([(1183, 0.191), (2957, 0.262), (5914, 0.323), (11829, "true")], r"'map' has a true/false value \(True\) "),
+            ([(1183, 0.191), (2957, "false"), (5914, 0.323), (11829, 0.4)], r"'map' has a true/false value \(False\) "),
+            ([("true", 0.191), (2957, 0.262), (5914, 0.323), (11829, 0.4)], r"'n' has a true/false value \(True\) "),
+            ([(1, "true"), (2, "false"), (3, "true")], r"'map' has a true/false value \(True\) in data row 1 "),
+        ],
+    )
+    def test_json_lines_booleans_are_refused(self, tmp_path, rows, match):
+        path = _write(tmp_path / "b.jsonl", "".join(JL.format(n, y) for n, y in rows))
+        _refused_by_both(path, match + r".*fix or drop that row")
+
+    def test_where_the_boolean_is(self, tmp_path):
+        rows = [(1183, 0.191), (2957, 0.262), (5914, 0.323), (11829, "true")]
+        path = _write(tmp_path / "b.jsonl", "".join(JL.format(n, y) for n, y in rows))
+        _refused_by_both(path, r"^column 'map' has a true/false value \(True\) in data row 4 \(n=11829\); fix")
+
+    def test_csv_column_of_booleans(self, tmp_path):
+        _refused_by_both(_write(tmp_path / "b.csv", "n,map\n1,True\n2,False\n3,True\n"), "true/false value")
+
+    @pytest.mark.parametrize(
+        "y", [[0.1, True, 0.3], np.array([True, False, True]), np.array([0.1, True, 0.3], dtype=object)]
+    )
+    def test_curve_data_refuses_booleans(self, y):
+        with pytest.raises(CurvecastError, match="metric must be numeric; found a true/false value"):
+            CurveData([1, 2, 3], y)
+        with pytest.raises(CurvecastError, match="n must be numeric; found a true/false value"):
+            CurveData([True, 2, 3], [0.1, 0.2, 0.3])
+
+    def test_numbers_still_read(self, tmp_path):
+        rows = [(1, 0), (2, 1), (3, 0.5)]  # 0 and 1 as numbers are not booleans
+        whole, streamed = _both(_write(tmp_path / "ok.jsonl", "".join(JL.format(n, y) for n, y in rows)))
+        assert whole == streamed == {"curve": ([1.0, 2.0, 3.0], [0.0, 1.0, 0.5])}
+
+
+class TestFractionsWithStrays:
+    @pytest.mark.parametrize(
+        ("y", "shown"),
+        [
+            ([0.191, 0.262, 0.323, 1.376], r"value above 1 \(1\.376 at n=4\) while the other 3 lie in \[0, 1\]"),
+            ([0.191, 32.3, 0.323, 0.376], r"value above 1 \(32\.3 at n=2\) while the other 3"),
+            ([0.19, 0.26, 32.3, 37.6], r"values above 1 \(32\.3 at n=3, 37\.6 at n=4\) while the other 2"),
+            ([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.7, 1.8, 1.9, 2.0], r"values above 1 \(1\.7 at n=7, 1\.8 .*, \.\.\.\)"),
+        ],
+    )
+    def test_refused_with_the_values_and_the_way_out(self, y, shown):
+        n = list(range(1, len(y) + 1))
+        way_out = r".*Fix .*--decreasing if lower is better .*--metric-max 100\) if the values are percentages"
+        with pytest.raises(CurvecastError, match=shown + way_out):
+            CurveData(n, y)
+
+    @pytest.mark.parametrize("y", [[45.0, 52.0, 58.0, 62.0, 65.0], [0.5, 3.0, 10.0, 40.0], [0.9, 2.0, 3.0]])
+    def test_percentages_still_read_as_such(self, y):
+        d = CurveData(list(range(1, len(y) + 1)), y)
+        assert (d.metric_min, d.metric_max, d.notes) == (0.0, 100.0, (PERCENT_NOTE,))
+
+    def test_explicit_bound_wins(self):
+        y = [0.191, 0.262, 0.323, 1.376]
+        assert CurveData(MAP_N, y, metric_max=100).metric_max == 100.0
+        assert CurveData(MAP_N, y, metric_min=0, metric_max=2).notes == ()
+        assert CurveData(MAP_N, y, increasing=False).metric_min == 0.0  # a loss: no percentages inferred
+
+    def test_file_message_names_the_file(self, tmp_path):
+        path = _write(tmp_path / "over1.csv", "n,map\n1183,0.191\n2957,0.262\n5914,0.323\n11829,1.376\n")
+        with pytest.raises(CurvecastError, match=r"^'.*over1\.csv': metric value above 1 \(1\.376 at n=11829\)"):
+            load_curves(path).curve("curve")
+
+
+COCO4 = "".join(f"{n},{y}\n" for n, y in zip(MAP_N, MAP_Y, strict=True))
+
+
+class TestDuplicateRows:
+    def test_exact_copies_get_a_note(self, tmp_path):
+        curves = load_curves(_write(tmp_path / "d.csv", "n,map\n" + COCO4 + COCO4))
+        d = curves.curve("curve")
+        assert d.n.size == 8
+        assert curves.notes == ()  # the note is the curve's, not the file's
+        assert d.notes == (
+            "4 rows repeat an earlier row exactly (same n and value): read as replicate runs; "
+            "if they are copies, remove them",
+        )
+
+    def test_note_is_per_curve(self, tmp_path):
+        text = "curve,n,map\n" + "".join(f"a,{r}" for r in COCO4.splitlines(True)) + "a,1183,0.191\n"
+        text += "".join(f"b,{r}" for r in COCO4.splitlines(True))
+        curves = load_curves(_write(tmp_path / "d.csv", text))
+        assert curves.curve("a").notes == (
+            "1 row repeats an earlier row exactly (same n and value): read as replicate runs; "
+            "if they are copies, remove them",
+        )
+        assert curves.curve("b").notes == ()
+
+    def test_replicates_with_other_values_get_no_note(self, tmp_path):
+        d = load_curves(_write(tmp_path / "r.csv", "n,map\n" + COCO4 + "1183,0.2\n11829,0.37\n")).curve("curve")
+        assert d.has_replicates and d.notes == ()
+
+    def test_same_run_twice_is_refused(self, tmp_path):
+        path = _write(tmp_path / "s.csv", "curve,n,seed,map\na,1,0,0.1\na,2,0,0.2\na,2,1,0.21\na,2,0,0.2\na,3,0,0.3\n")
+        _refused_by_both(
+            path, r"^curve 'a': data row 4 has the same n \(2\) and seed \(0\) as an earlier row: two measurements"
+        )
+
+    def test_equal_values_of_different_seeds_are_replicates(self, tmp_path):
+        path = _write(tmp_path / "s.csv", "n,seed,map\n1,0,0.1\n1,1,0.1\n2,0,0.2\n2,1,0.2\n3,0,0.3\n")
+        d = load_curves(path).curve("curve")
+        assert d.n.size == 5 and d.notes == ()
+
+
+class TestReaderMessages:
+    def test_gzip_is_read_whatever_its_name(self, tmp_path):
+        text = ("n,map\n" + COCO4).encode()
+        for name in ("gz.csv", "c.csv.gz"):
+            (tmp_path / name).write_bytes(gzip.compress(text))
+            whole, streamed = _both(tmp_path / name)
+            assert whole == streamed == {"curve": (MAP_N, MAP_Y)}
+
+    def test_gzip_json_lines(self, tmp_path):
+        path = tmp_path / "c.jsonl.gz"
+        path.write_bytes(gzip.compress("".join(JL.format(n, y) for n, y in zip(MAP_N, MAP_Y, strict=True)).encode()))
+        whole, streamed = _both(path)
+        assert whole == streamed == {"curve": (MAP_N, MAP_Y)}
+
+    def test_broken_gzip(self, tmp_path):
+        path = tmp_path / "c.csv"
+        path.write_bytes(gzip.compress(b"n,map\n1,0.1\n")[:12])
+        with pytest.raises(CurvecastError, match=r"is gzip-compressed but cannot be decompressed"):
+            load_curves(path)
+
+    @pytest.mark.parametrize(
+        ("text", "match"),
+        [
+            ("n,map\n1183,0.191\n2957,\n5914,0.323\n", r"^column 'map' has an empty cell .* in data row 2 \(n=2957\)"),
+            (
+                "n,map\n1183,0.191\n,0.262\n5914,0.323\n",
+                r"^column 'n' has an empty cell \(or NaN/null\) in data row 2;",
+            ),
+            (
+                "curve,n,map\na,1,0.1\na,2,0.2\nb,1,0.1\nb,2,\n",
+                r"^curve 'b': column 'map' has an empty cell .* data row 4",
+            ),
+        ],
+    )
+    def test_empty_cells_name_the_row(self, tmp_path, text, match):
+        _refused_by_both(_write(tmp_path / "e.csv", text), match)
+
+    def test_json_null_and_missing_name_the_row(self, tmp_path):
+        path = _write(tmp_path / "e.jsonl", '{"n": 1, "map": 0.1}\n{"n": 2}\n{"n": 3, "map": null}\n')
+        _refused_by_both(path, r"^column 'map' has an empty cell \(or NaN/null\) in data row 2 \(n=2\)")
+
+    @pytest.mark.parametrize("rows", ["1,0.1,\n2,0.2,\n3,0.3,\n", "1,0.1,5\n2,0.2,6\n3,0.3,7\n"])
+    def test_rows_wider_than_the_header(self, tmp_path, rows):
+        # pandas would take n as the index and read the metric as n
+        _refused_by_both(_write(tmp_path / "w.csv", "n,map\n" + rows), r"have more cells than its header row")
+
+    def test_unnamed_curve_errors_name_the_file(self, tmp_path):
+        path = _write(tmp_path / "two.csv", "n,map\n1,0.1\n2,0.2\n")
+        with pytest.raises(CurvecastError, match=r"^'.*two\.csv': need at least 3 distinct n"):
+            load_curves(path).curve("curve")
+        path = _write(tmp_path / "named.csv", "curve,n,map\na,1,0.1\na,2,0.2\n")
+        with pytest.raises(CurvecastError, match=r"^curve 'a': need at least 3 distinct n"):
+            load_curves(path).curve("a")

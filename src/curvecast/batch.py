@@ -47,6 +47,7 @@ def answer_columns(at: Sequence[float], targets: Sequence[float], prob: float) -
         cols |= {f"n_needed_{t:g}_p{prob:g}": "float", f"p_never_{t:g}": "float"}
     cols |= {"divergences": "int", "rhat_max": "float", "ess_bulk_min": "float", "ess_tail_min": "float"}
     cols |= {"diagnostics_ok": "bool", "problems": "str"}  # problems: what failed, model checks included
+    cols |= {"notes": "str"}  # how the data were read (percentages, ...)
     return cols | {"seconds": "float", "error": "str", "settings": "str"}
 
 
@@ -106,6 +107,7 @@ def answer_curve(
         ess_tail_min=d.ess_tail_min,
         diagnostics_ok=d.ok,
         problems="; ".join(d.problems),
+        notes="; ".join(data.notes),
         seconds=time.perf_counter() - t0,
     )
     return row

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from curvecast.data import check_curve_by, check_limit, curves_from_frame, load_curves
+from curvecast.data import GZIP, check_curve_by, check_limit, check_row_width, curves_from_frame, load_curves
 from curvecast.errors import CurvecastError
 
 #: rows read at a time
@@ -46,13 +46,18 @@ def _chunks(path: Path, rows: int, by: str = "curve") -> Iterator[Any]:
 
     kind = _kind(path)
     try:
+        with path.open("rb") as f:  # gzip whatever the name, else as the name says
+            packed = "gzip" if f.read(2) == GZIP else "infer"
         if kind == "jsonl":
-            reader: Any = pd.read_json(path, lines=True, chunksize=rows, dtype=False)
+            reader: Any = pd.read_json(path, lines=True, chunksize=rows, dtype=False, compression=packed)
         else:
-            reader = pd.read_csv(path, sep="\t" if kind == "tsv" else ",", chunksize=rows, dtype={by: str})
+            sep = "\t" if kind == "tsv" else ","
+            reader = pd.read_csv(path, sep=sep, chunksize=rows, dtype={by: str}, compression=packed)
         with reader:
-            for chunk in reader:
+            for i, chunk in enumerate(reader):
                 check_curve_by(chunk.columns, None if by == "curve" else by)
+                if i == 0 and kind != "jsonl":
+                    check_row_width(chunk, path)
                 if by in chunk.columns:
                     chunk[by] = chunk[by].astype(str)
                 yield chunk
@@ -76,7 +81,7 @@ def _curves(path: Path, x: str | None, y: str | None, rows: int, by: str) -> Ite
     carry, closed = None, set[str]()
     for chunk in _chunks(path, rows, by):
         if carry is not None:
-            chunk = pd.concat([carry, chunk], ignore_index=True)
+            chunk = pd.concat([carry, chunk])  # the index numbers the file's rows, for messages
         if chunk.empty:
             continue
         if by not in chunk.columns:
@@ -98,7 +103,7 @@ def _curves(path: Path, x: str | None, y: str | None, rows: int, by: str) -> Ite
 def _whole(path: Path, x: str | None, y: str | None, rows: int, by: str) -> Iterator[Curve]:
     import pandas as pd
 
-    df = pd.concat(list(_chunks(path, rows, by)), ignore_index=True)
+    df = pd.concat(list(_chunks(path, rows, by)))
     for name, (n, v) in curves_from_frame(df, x=x, y=y, curve_col=by).items():
         yield name, n, v
 

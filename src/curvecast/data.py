@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import copy
+import gzip
 import io
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -62,7 +65,8 @@ class CurveData:
     metric_min, metric_max : float or None
         Bounds of the metric. ``None`` means "infer": ``[0, 1]`` when all
         values lie there (increasing metrics), ``[0, 100]`` when they all lie
-        in [0, 100] and some exceed 1 (percentages; a note says so), a floor of
+        in [0, 100] and most exceed 1 (percentages; a note says so; values
+        mostly in [0, 1] with some above 1 are refused as typos), a floor of
         0 for non-negative decreasing metrics; otherwise unbounded on that side.
     x_unit, y_unit : str
         What ``n`` counts and what the metric is ("images", "person-days" /
@@ -114,6 +118,7 @@ class CurveData:
             if increasing and y_arr.min() >= 0 and y_arr.max() <= 1:
                 metric_min, metric_max, lo_inf, hi_inf = 0.0, 1.0, True, True
             elif increasing and y_arr.min() >= 0 and y_arr.max() <= 100:
+                _refuse_strays(n_arr, y_arr)
                 metric_min, metric_max, lo_inf, hi_inf = 0.0, 100.0, True, True
                 notes += (PERCENT_NOTE,)
             elif not increasing and y_arr.min() >= 0:
@@ -242,6 +247,23 @@ PERCENT_NOTE = (
 )
 
 
+def _refuse_strays(n: np.ndarray, y: np.ndarray) -> None:
+    """Values in [0, 100] of which at least half lie in [0, 1] are fractions with strays above 1 (typos),
+    not percentages: reading them as percentages would bound the metric by 100, so they are refused."""
+    over = y > 1
+    if over.sum() > (~over).sum():
+        return
+    order = np.argsort(n[over], kind="stable")
+    shown = ", ".join(f"{v:g} at n={k:g}" for k, v in zip(n[over][order][:3], y[over][order][:3], strict=True))
+    many = over.sum() > 1
+    raise CurvecastError(
+        f"metric value{'s' if many else ''} above 1 ({shown}{', ...' if over.sum() > 3 else ''}) while the other "
+        f"{(~over).sum()} lie in [0, 1]: a typo? Fix {'them' if many else 'it'}; pass --decreasing if lower is "
+        "better (a loss), or metric_max=100 (--metric-max 100) if the values are percentages (--metric-max for "
+        "another bound)"
+    )
+
+
 def _check_unit(unit: Any, what: str) -> str:
     text = str(unit).strip() if unit is not None else ""
     if not text or len(text) > 40 or any(c in text for c in "\n\r\t"):
@@ -254,6 +276,9 @@ def _fmt(b: float | None, missing: str) -> str:
 
 
 def _as_float(v: Any, what: str) -> np.ndarray:
+    numbers = isinstance(v, np.ndarray) and v.dtype.kind in "iuf"
+    if not numbers and any(isinstance(e, bool | np.bool_) for e in np.asarray(v, dtype=object).flat):
+        raise CurvecastError(f"{what} must be numeric; found a true/false value")
     try:
         arr = np.asarray(v, dtype=float)
     except (TypeError, ValueError):
@@ -269,7 +294,13 @@ def _as_float(v: Any, what: str) -> np.ndarray:
 #: what ``read_table`` reads, for error messages
 SUPPORTED = "CSV (.csv), TSV (.tsv, .tab) or JSON lines (.jsonl, .ndjson, .json: one object per line)"
 #: leading bytes of formats that are not text tables
-_BINARY = {b"PAR1": "Parquet", b"PK\x03\x04": "Excel or another zip archive", b"\xd0\xcf\x11\xe0": "old Excel (.xls)"}
+_BINARY = {
+    b"PAR1": "a Parquet file",
+    b"PK\x03\x04": "an Excel file or another zip archive",
+    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) file",
+}
+#: leading bytes of a gzip file, read as such whatever its name
+GZIP = b"\x1f\x8b"
 
 
 def _unsupported(path: Path, what: str) -> CurvecastError:
@@ -301,16 +332,21 @@ def read_table(path: str | Path) -> Any:
     if path.is_dir():
         raise CurvecastError(f"{str(path)!r} is a directory; pass a CSV, TSV or JSON-lines file")
     raw = path.read_bytes()
+    if raw.startswith(GZIP):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            raise CurvecastError(f"{str(path)!r} is gzip-compressed but cannot be decompressed ({e})") from None
     for magic, what in _BINARY.items():
         if raw.startswith(magic):
-            raise _unsupported(path, f"a {what} file")
+            raise _unsupported(path, what)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _unsupported(path, "not UTF-8 text") from None
     if not text.strip():
         raise CurvecastError(f"{str(path)!r} is empty; it needs a header row and one row per (n, metric)")
-    suffix = path.suffix.lower()
+    suffix = Path(path.stem).suffix.lower() if path.suffix.lower() == ".gz" else path.suffix.lower()
     if suffix in (".jsonl", ".ndjson", ".json"):
         if text.lstrip().startswith("["):
             raise _unsupported(path, "a JSON array")
@@ -321,9 +357,22 @@ def read_table(path: str | Path) -> Any:
             df = pd.read_csv(io.StringIO(text), sep=sep, engine="python")
         except Exception as e:  # pandas' parser errors have several types
             raise CurvecastError(f"cannot parse {str(path)!r} as {SUPPORTED}: {str(e)[:120]}") from None
+        check_row_width(df, path)
     if df.empty or len(df.columns) < 2:
         raise CurvecastError(f"{str(path)!r} holds no table with at least two columns (n and metric)")
     return df
+
+
+def check_row_width(df: Any, path: Path) -> None:
+    """Refuse a table whose rows have more cells than its header: pandas would take the first column as
+    the index and shift the others (``n`` read from the metric column)."""
+    import pandas as pd
+
+    if not df.index.equals(pd.RangeIndex(len(df))):
+        raise CurvecastError(
+            f"the data rows of {str(path)!r} have more cells than its header row (a trailing comma?); "
+            "remove the extra cells or name that column in the header"
+        )
 
 
 def _pick(df: Any, given: str | None, names: tuple[str, ...], what: str, flag: str, numeric_only: bool = True) -> str:
@@ -377,16 +426,24 @@ class Curves(dict[str, tuple[np.ndarray, np.ndarray]]):
     x_column: str = "n"
     y_column: str = "metric"
     notes: tuple[str, ...] = ()
+    #: notes on one curve's rows (exact copies), by curve name
+    curve_notes: Mapping[str, tuple[str, ...]] = MappingProxyType({})
+    #: False when the table has no curve column (its one curve is then named after ``source``)
+    named: bool = True
+    #: the file read, if any
+    source: str = ""
 
     def curve(self, name: str, *, x_unit: str | None = None, y_unit: str | None = None, **meta: Any) -> CurveData:
         """Curve ``name`` as :class:`CurveData` (``meta``: ``increasing``, ``metric_min``, ``metric_max``),
         in the units its columns name unless ``x_unit``/``y_unit`` are given; an error names the curve."""
         n, y = self[name]
         xu, yu = x_unit or x_unit_of(self.x_column), y_unit or y_unit_of(self.y_column)
+        notes = tuple(self.notes) + tuple(self.curve_notes.get(name, ()))
         try:
-            return CurveData(n, y, name=name, x_unit=xu, y_unit=yu, notes=tuple(self.notes), **meta)
+            return CurveData(n, y, name=name, x_unit=xu, y_unit=yu, notes=notes, **meta)
         except CurvecastError as e:
-            raise CurvecastError(f"curve {name!r}: {e}") from None
+            where = f"curve {name!r}" if self.named or not self.source else repr(self.source)
+            raise CurvecastError(f"{where}: {e}") from None
 
     def fittable(self, limit: int | None = None, **meta: Any) -> tuple[list[CurveData], list[dict[str, str]]]:
         """Every curve (the first ``limit``) as :meth:`curve` builds it, and a row ``{curve, error}`` for
@@ -443,18 +500,65 @@ def curves_from_frame(df: Any, *, x: str | None = None, y: str | None = None, cu
         raise CurvecastError(f"--x and --y both point at column {xc!r}; pick two different columns")
     out = Curves()
     out.x_column, out.y_column, out.notes = xc, yc, notes
-    groups = df.groupby(curve_col, sort=False) if curve_col in df.columns else [("curve", df)]
+    out.named = curve_col in df.columns
+    groups = df.groupby(curve_col, sort=False) if out.named else [("curve", df)]
+    seed = next((c for c in df.columns if str(c).lower() == "seed" and c not in (xc, yc)), None)
+    curve_notes = {}
     for name, g in groups:
-        for col in (xc, yc):
-            vals = pd.to_numeric(g[col], errors="coerce")
-            if vals.isna().any():
-                row = int(vals.isna().to_numpy().nonzero()[0][0])
+        where = f"curve {name!r}: " if out.named else ""
+        n = _numbers(g, xc, None, where)
+        v = _numbers(g, yc, n, where)
+        if seed is not None:  # rows of one run (same n, same seed) twice: not replicates
+            same = (
+                pd.DataFrame({"n": n, "seed": g[seed].to_numpy()}).duplicated().to_numpy() & g[seed].notna().to_numpy()
+            )
+            if same.any():
+                i = int(same.nonzero()[0][0])
                 raise CurvecastError(
-                    f"column {col!r} of curve {name!r} has a non-numeric or missing value "
-                    f"({str(g[col].iloc[row])!r}); fix or drop that row"
+                    f"{where}{_row(g, i)} has the same n ({n[i]:g}) and {seed} ({g[seed].iloc[i]}) as an earlier "
+                    "row: two measurements of one run; drop the copy, or give each run its own seed"
                 )
-        out[str(name)] = (g[xc].to_numpy(float), g[yc].to_numpy(float))
+        else:
+            copies = n.size - np.unique(np.column_stack([n, v]), axis=0).shape[0]
+            if copies:
+                curve_notes[str(name)] = (
+                    f"{copies} row{'s repeat' if copies > 1 else ' repeats'} an earlier row exactly (same n and "
+                    "value): read as replicate runs; if they are copies, remove them",
+                )
+        out[str(name)] = (n, v)
+    out.curve_notes = curve_notes
     return out
+
+
+def _row(g: Any, i: int) -> str:
+    """Row ``i`` of the rows ``g`` as a message names it: its place among the file's data rows."""
+    label = g.index[i]
+    return f"data row {label + 1}" if isinstance(label, int | np.integer) else f"row {label!r}"
+
+
+def _numbers(g: Any, col: str, n: np.ndarray | None, where: str) -> np.ndarray:
+    """Column ``col`` of the rows ``g`` as floats; an empty, true/false or non-numeric cell is refused,
+    naming its row (and its ``n``, once the n column is read)."""
+    import pandas as pd
+
+    cells = g[col]
+    vals = pd.to_numeric(cells, errors="coerce")
+    bools = np.full(len(cells), pd.api.types.is_bool_dtype(cells))
+    if cells.dtype == object:  # JSON lines: true/false among numbers
+        bools = cells.map(lambda c: isinstance(c, bool | np.bool_)).to_numpy(bool)
+    bad = vals.isna().to_numpy() | bools
+    if not bad.any():
+        return vals.to_numpy(float)
+    i = int(bad.nonzero()[0][0])
+    cell = cells.iloc[i]
+    if bools[i]:
+        what = f"a true/false value ({cell})"
+    elif pd.api.types.is_scalar(cell) and pd.isna(cell):
+        what = "an empty cell (or NaN/null)"
+    else:
+        what = f"a non-numeric value ({str(cell)!r})"
+    at = f" (n={n[i]:g})" if n is not None else ""
+    raise CurvecastError(f"{where}column {col!r} has {what} in {_row(g, i)}{at}; fix or drop that row")
 
 
 def split_masks(
@@ -502,7 +606,9 @@ def load_curves(
         return out
     df = read_table(path)
     check_curve_by(df.columns, curve_by)
-    return curves_from_frame(df, x=x, y=y, curve_col=curve_by or "curve")
+    out = curves_from_frame(df, x=x, y=y, curve_col=curve_by or "curve")
+    out.source = str(path)
+    return out
 
 
 def check_limit(limit: int | None) -> None:
