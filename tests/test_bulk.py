@@ -110,6 +110,41 @@ def test_priors_derive_and_compare(coco_nc, small_csv, tmp_path):
     assert bad.exit_code == 2 and "widen" in bad.output
 
 
+def test_priors_compare_carries_each_sets_diagnostics_and_notes(small_csv, tmp_path):
+    p9 = tmp_path / "p9.toml"
+    p9.write_text('[pow4]\nalpha = { dist = "LogNormal", mu = -1.12, sigma = 0.5 }\n')
+    args = ["--priors", "default", "--priors", p9, "--at", "100000", "--target", "0.5", *SMALL]
+    r = run("priors", "compare", small_csv, *args, "--json", "--strict")
+    rows = json.loads(r.stdout)["rows"]
+    for row in rows:  # 2 x 150 draws cannot give the 400 effective draws the ESS check needs
+        d = row["diagnostics"]
+        assert not d["ok"] and any("ESS" in p for p in d["problems"]) and d["rhat_max"] > 1
+        assert {"divergences", "ess_bulk_min", "ess_tail_min"} <= set(d)
+    assert r.exit_code == 3, r.output  # --strict: a prior set failed
+    assert rows[0]["notes"] == [] and rows[1]["notes"] == [
+        "the priors' [pow4] section is unused: the model is pow3",
+        "pow3 keeps the built-in priors: the prior file has no [pow3] section",
+    ]
+    assert f"note: prior set {p9}: the priors' [pow4] section is unused: the model is pow3" in r.stderr
+    human = run("priors", "compare", small_csv, *args)
+    assert human.exit_code == 0, human.output  # without --strict a failure is a warning
+    for row in rows:
+        why = "; ".join(row["diagnostics"]["problems"])
+        assert f"Warning: prior set {row['priors']}: sampler diagnostics failed ({why})" in human.stderr
+    assert human.stdout.count("failed") == 2
+
+
+def test_fit_pooled_notes_prior_sections_it_does_not_use(two_curves, tmp_path):
+    data = [cc.CurveData(n, y, name=name) for name, (n, y) in cc.load_curves(two_curves).items()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pf = cc.fit_pooled(data, priors={"pow4": {"alpha": {"dist": "HalfNormal", "sigma": 1.0}}}, draws=50, chains=1)
+    note = "the priors' [pow4] section is unused: the model is pow3"
+    for f in pf.fits.values():
+        assert f.data.notes == (note, "pow3 keeps the built-in priors: the prior file has no [pow3] section")
+        assert f.describe()["notes"][0] == note
+
+
 def test_fit_pool_uses_the_priors_and_honours_strict(two_curves, tmp_path):
     priors = tmp_path / "p.toml"
     priors.write_text('[pow3]\nalpha = { dist = "LogNormal", mu = -1.1, sigma = 0.5 }\n')

@@ -53,7 +53,7 @@ COMMANDS = {
     ),
     "priors derive": ({"--output", "--widen", "--keep-level"}, set()),
     # --priors of `priors compare` is its own (repeatable: the sets to compare), shown with the fitting options
-    "priors compare": ({"--at", "--target", "--prob", "--output", "--max-n", "--json"}, FITTING),
+    "priors compare": ({"--at", "--target", "--prob", "--output", "--max-n", "--json", "--strict"}, FITTING),
     "priors default": ({"--output"}, set()),
 }
 

@@ -174,12 +174,12 @@ class TestBounds:
 
     def test_check_target(self):
         d = CurveData(MAP_N, MAP_Y)
-        for ok in (0.0, 0.5, 1.0):
+        for ok in (0.0, 0.5, 0.999):  # 1.0, the best bound, is refused (its own test)
             d.check_target(ok)
         for bad in (1.2, -0.1):
             with pytest.raises(CurvecastError, match=r"target .* lies outside the metric's bounds \[0, 1\]"):
                 d.check_target(bad)
-        with pytest.raises(CurvecastError, match="NaN or inf"):
+        with pytest.raises(CurvecastError, match="finite number"):
             d.check_target(math.nan)
 
     def test_check_target_one_sided(self):
@@ -726,3 +726,20 @@ class TestReaderMessages:
         path = _write(tmp_path / "named.csv", "curve,n,map\na,1,0.1\na,2,0.2\n")
         with pytest.raises(CurvecastError, match=r"^curve 'a': need at least 3 distinct n"):
             load_curves(path).curve("a")
+
+
+def test_a_target_at_the_best_bound_or_not_a_number_is_refused():
+    """P(accuracy >= 1.0) and the data needed for it come from rounding alone: refused, unless a
+    measurement is there already; NaN and true/false are named as such."""
+    acc = CurveData([1, 2, 4, 8], [0.5, 0.6, 0.7, 0.75])
+    with pytest.raises(CurvecastError, match="target 1 is the metric's best possible value"):
+        acc.check_target(1.0)
+    acc.check_target(0.99)
+    CurveData([1, 2, 4, 8], [0.5, 0.9, 1.0, 1.0]).check_target(1.0)  # measured there: a fair question
+    loss = CurveData([1, 2, 4, 8], [2.0, 1.5, 1.2, 1.1], increasing=False)  # floor 0 inferred
+    with pytest.raises(CurvecastError, match="target 0 is the metric's best possible value"):
+        loss.check_target(0.0)
+    with pytest.raises(CurvecastError, match="must be a finite number, got nan"):
+        acc.check_target(float("nan"))
+    with pytest.raises(CurvecastError, match="must be a number, got True"):
+        acc.check_target(True)

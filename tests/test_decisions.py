@@ -59,7 +59,7 @@ class Lines(Forecast):
 
     def n_star(self, target):
         s = self.data.sign
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             n = 1000 * np.exp((target - self.level) / self.slope)
         now = s * (self.level - target) >= 0  # reached at n = 1000 already (the lines rise)
         return np.where(now, 1000.0, np.where(s * self.slope > 0, n, np.inf))

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
+import numpy as np
 import pytest
 
+from curvecast import inference
+from curvecast.data import PERCENT_NOTE, CurveData
+from curvecast.diagnostics import Diagnostics
 from curvecast.errors import CurvecastError
 from curvecast.families import REGISTRY
-from curvecast.prior_sets import NOISE_PRIORS, known_parameters, merged_priors
+from curvecast.prior_sets import NOISE_PRIORS, default_prior_set, known_parameters, merged_priors, prior_notes
 from curvecast.priors import (
     DISTRIBUTIONS,
     SYMBOLS,
@@ -18,6 +23,11 @@ from curvecast.priors import (
     parse_prior_table,
     to_toml,
 )
+from curvecast.results import CurveFit
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+#: the hostile probe's prior file: a [pow4] section only
+P9 = {"pow4": {"alpha": Prior("LogNormal", mu=-1.12, sigma=0.5)}}
 
 
 @pytest.fixture(scope="module")
@@ -332,3 +342,86 @@ class TestPriorFile:
         }
         text = to_toml(priors)
         assert parse_prior_table(tomllib.loads(text), known) == priors
+
+
+# ---------------------------------------------------------------------------
+# Notes on what a prior set leaves unsaid about the model fitted
+# ---------------------------------------------------------------------------
+class TestPriorNotes:
+    def test_a_section_for_a_family_not_fitted_is_unused(self):
+        assert prior_notes(P9, ["pow3"], "pow3") == [
+            "the priors' [pow4] section is unused: the model is pow3",
+            "pow3 keeps the built-in priors: the prior file has no [pow3] section",
+        ]
+        assert prior_notes(P9, ["pow4"], "pow4") == []
+
+    def test_a_fitted_family_without_a_section_keeps_the_built_in_priors(self, known):
+        detection = load_prior_file(MODELS / "detection-map.toml", known)  # [pow3] only
+        assert prior_notes(detection, ["pow3", "pow4"], "pow3+pow4") == [
+            "pow4 keeps the built-in priors: the prior file has no [pow4] section"
+        ]
+        assert prior_notes(detection, ["pow3"], "pow3") == []
+
+    def test_noise_applies_to_every_family(self):
+        noise = {"noise": dict(NOISE_PRIORS)}
+        assert prior_notes(noise, ["pow3", "pow4"], "pow3+pow4") == []  # a noise-only file overrides no family
+        assert prior_notes(noise | P9, ["pow4"], "pow4") == []  # and is never unused
+        assert prior_notes(None, ["pow3"], "pow3") == prior_notes({}, ["pow3"], "pow3") == []
+
+    def test_several_unused_sections_make_one_note(self):
+        others = [f"[{f}]" for f in REGISTRY if f not in ("pow3", "pow4")]
+        assert prior_notes(default_prior_set(), ["pow3", "pow4"], "pow3+pow4") == [
+            f"the priors' sections of {len(others)} other families ({', '.join(others[:3])}, ...) are unused: "
+            "the model is pow3+pow4"
+        ]
+        two = {"exp3": {}, "mmf": {}, "pow3": {}}
+        want = "the priors' [exp3], [mmf] sections are unused: the model is pow3"
+        assert prior_notes(two, ["pow3"], "pow3") == [want]
+
+
+class TestFitNotes:
+    """``inference.fit`` puts the notes on the answer for every kind of model (families faked: no sampling)."""
+
+    @pytest.fixture(autouse=True)
+    def fake_sampling(self, monkeypatch):
+        def fit_one(data, fam, priors, **kw):
+            params = {p: np.full(8, 0.5) for p in (*fam.params, "sigma")}
+            diag = Diagnostics(divergences=0, rhat_max=1.0, ess_bulk_min=1e3, ess_tail_min=1e3)
+            return CurveFit(fam, data, merged_priors(fam, priors), params, diag, {"chains": 1})
+
+        monkeypatch.setattr(inference, "_fit_one", fit_one)
+        monkeypatch.setattr(inference, "stacking_weights", lambda fits: np.full(len(fits), 1 / len(fits)))
+
+    @staticmethod
+    def curve(sizes: int) -> CurveData:
+        n = 1000 * 2.0 ** np.arange(sizes)
+        return CurveData(n, 20 + 5 * np.log2(n / 1000))  # percentages: the data's own note comes first
+
+    def test_default_model_on_four_sizes_fits_pow3_only(self):
+        f = inference.fit(data=self.curve(4), priors=P9, check=False)
+        assert f.label == "pow3" and f.describe()["notes"] == [
+            PERCENT_NOTE,
+            "the priors' [pow4] section is unused: the model is pow3",
+            "pow3 keeps the built-in priors: the prior file has no [pow3] section",
+        ]
+
+    def test_mixture_family_without_a_section(self):
+        f = inference.fit(data=self.curve(6), priors=MODELS / "detection-map.toml", check=False)
+        note = "pow4 keeps the built-in priors: the prior file has no [pow4] section"
+        assert f.label == "pow3+pow4" and f.describe()["notes"] == [PERCENT_NOTE, note]
+        assert all(c.data.notes == (PERCENT_NOTE, note) for c in f.components)
+
+    def test_other_family_and_auto(self):
+        f = inference.fit(data=self.curve(4), family="exp3", priors=P9, check=False)
+        assert f.data.notes[1] == "the priors' [pow4] section is unused: the model is exp3"
+        f = inference.fit(data=self.curve(4), family="auto", priors=P9, check=False)
+        assert [c.family.name for c in f.components] == ["pow3", "pow4", "mmf"]
+        assert f.data.notes[1:] == (
+            "pow3 keeps the built-in priors: the prior file has no [pow3] section",
+            "mmf keeps the built-in priors: the prior file has no [mmf] section",
+        )
+
+    def test_no_priors_no_notes(self):
+        d = self.curve(4)
+        assert inference.fit(data=d, check=False).data is d
+        assert inference.fit(data=d, priors={"noise": dict(NOISE_PRIORS)}, check=False).data is d

@@ -230,13 +230,24 @@ class CurveData:
         return d
 
     def check_target(self, target: float) -> None:
-        t = _as_float([target], "target")[0]
+        """Refuse a target outside the metric's bounds, or at its best bound when no measurement is there:
+        a bounded curve only approaches that value, so every answer about it would come from rounding."""
+        if isinstance(target, bool) or not isinstance(target, int | float | np.integer | np.floating):
+            raise CurvecastError(f"the target must be a number, got {target!r}")
+        t = float(target)
+        if not math.isfinite(t):
+            raise CurvecastError(f"the target must be a finite number, got {t}")
         if (self.metric_min is not None and t < self.metric_min) or (
             self.metric_max is not None and t > self.metric_max
         ):
             raise CurvecastError(
                 f"target {t:g} lies outside the metric's bounds "
                 f"[{_fmt(self.metric_min, '-inf')}, {_fmt(self.metric_max, 'inf')}]; pick a reachable target"
+            )
+        if self.best_bound is not None and t == self.best_bound and not np.any(self.y == t):
+            raise CurvecastError(
+                f"target {t:g} is the metric's best possible value: a curve approaches it but never reaches it; "
+                f"pick a target short of {t:g}"
             )
 
 

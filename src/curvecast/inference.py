@@ -11,6 +11,7 @@ noise and the compiled-model cache work the same way everywhere.
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from dataclasses import replace
@@ -28,7 +29,7 @@ from curvecast.engines import get_engine
 from curvecast.errors import CurvecastError, DiagnosticsWarning
 from curvecast.families import Family, get_family
 from curvecast.model import ModelSpec, pooled_params
-from curvecast.prior_sets import known_parameters, merged_priors, resolved_problems
+from curvecast.prior_sets import known_parameters, merged_priors, prior_notes, resolved_problems
 from curvecast.priors import Prior, PriorSet, load_prior_file, parse_prior_table
 from curvecast.results import AveragedFit, CurveFit, Forecast, PooledFit
 
@@ -230,8 +231,20 @@ def fit(
                 first.diagnostics = replace(first.diagnostics, checks=(*first.diagnostics.checks, *found))
                 if result is not first:
                     result.diagnostics = replace(result.diagnostics, checks=(*result.diagnostics.checks, *found))
+    noted = _noted(data, prior_notes(pset, [c.family.name for c in result.components], result.label))
+    for f in (result, *result.components):
+        f.data = noted
     warn_if_unhealthy(result.diagnostics, f"{result.label} fit of {data.name!r}")
     return result
+
+
+def _noted(data: CurveData, notes: list[str]) -> CurveData:
+    """``data`` with ``notes`` added to its notes, which every answer shows (``Forecast.describe``)."""
+    if not notes:
+        return data
+    out = copy.copy(data)
+    object.__setattr__(out, "notes", (*data.notes, *notes))
+    return out
 
 
 def _fit_family(data: CurveData, family: str, priors: PriorSet | None, **kw: Any) -> Forecast:
@@ -374,7 +387,8 @@ def fit_pooled(
     for c in curves:
         fam.check_data(c)
     _check_sampler(draws, tune, chains, target_accept, seed)
-    merged = merged_priors(fam, resolve_priors(priors))
+    pset = resolve_priors(priors)
+    merged, notes = merged_priors(fam, pset), prior_notes(pset, [fam.name], fam.name)
     spec = ModelSpec(fam, tuple(curves), merged, pooled=pooled_params(fam))
     kw = {"draws": int(draws), "tune": int(tune), "chains": int(chains), "seed": int(seed)}
     idata, diag, accept, eng_name = _sample(
@@ -388,7 +402,8 @@ def fit_pooled(
         params = _draws(post, spec.param_names, curve=c.name)
         if disc.active:
             params["disc_z"] = disc.draw(params["sigma"].size, int(seed) + i)
-        fits[c.name] = CurveFit(fam, c, merged, params, diag, dict(settings), idata=_curve_slice(idata, c.name))
+        data = _noted(c, notes)
+        fits[c.name] = CurveFit(fam, data, merged, params, diag, dict(settings), idata=_curve_slice(idata, c.name))
         _add_evidence(fits[c.name])
     hyper = {str(v): np.asarray(post[v]).reshape(-1) for v in post.data_vars if str(v).startswith(("mu_", "tau_"))}
     warn_if_unhealthy(diag, f"pooled {fam.name} fit of {len(curves)} curves")

@@ -42,7 +42,7 @@ READS = (1, 2)
 
 
 def _data_meta(d: CurveData) -> dict[str, Any]:
-    keys = ("increasing", "metric_min", "metric_max", "name", "x_unit", "y_unit")
+    keys = ("increasing", "metric_min", "metric_max", "name", "x_unit", "y_unit", "notes")
     return {"n": d.n.tolist(), "y": d.y.tolist(), **{k: getattr(d, k) for k in keys}}
 
 
@@ -247,7 +247,7 @@ def load(path: str | Path) -> CurveFit | AveragedFit:
             metric_min=d["metric_min"],
             metric_max=d["metric_max"],
             name=d["name"],
-            **{k: d[k] for k in ("x_unit", "y_unit") if k in d},  # saved since 0.2.0 (issue 13)
+            **{k: d[k] for k in ("x_unit", "y_unit", "notes") if k in d},  # saved since 0.2.0
         )
         cms = meta["components"]
         if meta["format"] == 1:

@@ -47,6 +47,24 @@ def merged_priors(family: type[Family], overrides: PriorSet | None) -> dict[str,
     return out
 
 
+def prior_notes(priors: PriorSet | None, families: list[str], model: str) -> list[str]:
+    """What a prior set leaves unsaid about the ``families`` fitted for ``model``: its family sections that
+    no fitted family uses, and each fitted family it has no section for while it has some for others (that
+    family keeps the built-in priors). Shared sections such as ``[noise]`` apply to every family."""
+    own = [name for name in priors or {} if name in REGISTRY]
+    unused = [f"[{name}]" for name in own if name not in families]
+    out = []
+    if len(unused) > 3:  # a library file (models/default.toml) covers every family: say how many
+        out.append(f"the priors' sections of {len(unused)} other families ({', '.join(unused[:3])}, ...) are "
+                   f"unused: the model is {model}")  # fmt: skip
+    elif unused:
+        are = "sections are" if len(unused) > 1 else "section is"
+        out.append(f"the priors' {', '.join(unused)} {are} unused: the model is {model}")
+    if own:
+        out += [f"{f} keeps the built-in priors: the prior file has no [{f}] section" for f in families if f not in own]
+    return out
+
+
 #: resolved prior parameters beyond these magnitudes overflow the sampler's arithmetic
 MAX_LOG_LOCATION = 50.0
 MAX_MAGNITUDE = 1e10

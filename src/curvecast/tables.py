@@ -196,18 +196,20 @@ def batch(s: dict[str, Any]) -> list[Block]:
 
 
 def prior_sets(r: dict[str, Any]) -> list[Block]:
-    """``priors compare``: prior and posterior band at ``at`` (and P(target), n needed) per prior set."""
+    """``priors compare``: prior and posterior band at ``at`` (and P(target), n needed) per prior set, and
+    whether its posterior's diagnostics passed (what failed is said on stderr)."""
     at, target, prob, x = r["at"], r["target"], r["prob"], r["x_unit"]
-    cols = ["priors", f"prior 90 % at {at:,.0f} {x}", "posterior median", "posterior 90 %"]
+    cols = ["priors", "diagnostics", f"prior 90 % at {at:,.0f} {x}", "posterior median", "posterior 90 %"]
     cols += [] if target is None else ["P(target) prior", "P(target) posterior", f"{x} for P={prob:g}"]
     out = []
     for row in r["rows"]:
         prior, post = (f"{row[f'{k}_lower']:.3f} - {row[f'{k}_upper']:.3f}" for k in ("prior", "post"))
-        out.append([Path(row["priors"]).name, prior, f"{row['post_median']:.3f}", post])
+        ok = "ok" if row["diagnostics"]["ok"] else "failed"
+        out.append([Path(row["priors"]).name, ok, prior, f"{row['post_median']:.3f}", post])
         out[-1] += (
             [] if target is None else [f"{row['p_target_prior']:.2f}", f"{row['p_target']:.2f}", n(row["n_needed"])]
         )
-    return [Table(f"Prior sets compared on {r['curve']} ({r['family']})", cols, out)]
+    return [Table(f"Prior sets compared on {r['curve']} ({r['family']})", cols, out, text_columns=2)]
 
 
 def next_run(f: Forecast, r: dict[str, Any]) -> list[Block]:

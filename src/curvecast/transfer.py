@@ -102,7 +102,8 @@ def compare(
     prob: float,
     fit_kwargs: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], dict[str, tuple[Any, Any]]]:
-    """For each prior set: prior and posterior bands at ``at``, P(target at n) and n needed.
+    """For each prior set: prior and posterior bands at ``at``, P(target at n) and n needed, with the
+    posterior's diagnostics and the notes on the prior set (e.g. a section the family does not use).
 
     Priors belong to one family: ``family`` (default: the default mixture's first family).
     """
@@ -128,7 +129,8 @@ def compare(
             "post_median": qb["median"],
             "post_lower": qb["lower"],
             "post_upper": qb["upper"],
-            "divergences": post.diagnostics.divergences,
+            "diagnostics": post.diagnostics.to_dict(),
+            "notes": list(post.data.notes[len(data.notes) :]),  # what the fit said of this prior set
         }
         if target is not None:
             row["p_target_prior"] = float(prior_fit.prob(target, [at])[0])

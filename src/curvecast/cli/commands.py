@@ -55,7 +55,10 @@ def forecast(
     data = o.curve_data(source) if data is None else data
     check(data)
     with render.progress(not quiet, f"Sampling {o.model} for {data.name} ({o.chains} chains x {o.draws} draws)..."):
-        return cc.fit(data=data, **o.fit_kwargs())
+        f = cc.fit(data=data, **o.fit_kwargs())
+    for note in f.data.notes[len(data.notes) :]:  # what the fit adds (e.g. prior-file sections left unused)
+        render.note(f"note: {note}")
+    return f
 
 
 def log(f: Forecast, experiment: str, where: str, tracking_uri: str | None, own: dict[str, Any]) -> str:

@@ -38,8 +38,10 @@ def priors_derive(fit_path: Path, output: Path, widen: float = 2.0, keep_level: 
 def priors_compare(
     o: FitOptions, data: Path, priors: list[str], at: float = 100_000, target: float | None = None,
     prob: float = 0.8, output: Path | None = None, max_n: float | None = None, as_json: bool = False,
+    strict: bool = False,
 ) -> None:  # fmt: skip
-    """How much of the forecast is the prior? Prior and posterior bands and answers per prior set."""
+    """How much of the forecast is the prior? Prior and posterior bands and answers per prior set, and
+    each posterior's diagnostics (--strict: exit 3 when any failed)."""
     from curvecast.prior_sets import known_parameters
     from curvecast.priors import load_prior_file
     from curvecast.transfer import plot_compare
@@ -66,6 +68,12 @@ def priors_compare(
         "prob": prob,
     }
     render.emit_json(r) if as_json else render.show(tables.prior_sets(r) + ([f"wrote {output}"] if output else []))
+    for row, (_, post) in zip(rows, fits.values(), strict=True):  # one row per prior set, in the same order
+        for note in row["notes"]:
+            render.note(f"note: prior set {row['priors']}: {note}")
+        render.check_diagnostics(post.diagnostics, False, as_json, f"prior set {row['priors']}: ")
+    if strict and not all(post.diagnostics.ok for _, post in fits.values()):
+        raise typer.Exit(render.EXIT_DIAGNOSTICS)
 
 
 def priors_default(output: Path | None = None) -> None:
