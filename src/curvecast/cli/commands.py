@@ -36,7 +36,7 @@ def check_no_fitting(source: Path, o: FitOptions) -> None:
     if given:
         raise CurvecastError(
             f"{source} is a saved fit, answered as it was fitted: {', '.join(given)} would need a new fit; "
-            "drop them, or pass the data file to fit again"
+            f"drop {'them' if given[1:] else 'it'}, or pass the data file to fit again"
         )
 
 
