@@ -66,8 +66,9 @@ class AnswerFile:
         return CurvecastError(f"cannot resume {str(self.path)!r}: {why}; write to another -o or drop --resume")
 
     def _read_existing(self) -> None:
-        names, status, errors, settings = self._read_parquet() if self.parquet else self._read_csv()
-        other = next((v for v in settings if v != self.settings), None)
+        cols = self._read_parquet() if self.parquet else self._read_csv()
+        names, status, errors = cols["curve"], cols["run_status"], cols["error"]
+        other = next((v for v in cols.get("settings", ()) if v != self.settings), None)
         if self.settings is not None and other is not None:  # say only what differs
             theirs, ours = other.split("; "), self.settings.split("; ")
             was, now = ", ".join(v for v in theirs if v not in ours), ", ".join(v for v in ours if v not in theirs)
@@ -100,7 +101,7 @@ class AnswerFile:
         """What resuming reads of each row."""
         return ("curve", "run_status", "error") + (("settings",) if self.settings is not None else ())
 
-    def _read_csv(self) -> tuple[list[str], list[str], list[str], list[str]]:
+    def _read_csv(self) -> dict[str, list[Any]]:
         with open(self.path, "rb+") as fh:  # a line cut short by kill -9 is dropped; its curve runs again
             data = fh.read()
             if data and not data.endswith(b"\n"):
@@ -113,10 +114,9 @@ class AnswerFile:
                 rows = [[r[i] for i in idx] for r in reader if len(r) == len(self.columns)]
         except UnicodeDecodeError:
             raise self._refuse("it is not a UTF-8 CSV file") from None
-        cols = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in self._read]
-        return cols[0], cols[1], cols[2], cols[3] if self.settings is not None else []
+        return {k: [r[i] for r in rows] for i, k in enumerate(self._read)}
 
-    def _read_parquet(self) -> tuple[list[str], list[str], list[str | None], list[str]]:
+    def _read_parquet(self) -> dict[str, list[Any]]:
         import pyarrow.parquet as pq
 
         try:
@@ -125,8 +125,7 @@ class AnswerFile:
             raise self._refuse(f"it is not a readable Parquet file ({str(e)[:80]})") from None
         self._check_columns(names)
         table = pq.read_table(self.path, columns=list(self._read))
-        cols = [table.column(k).to_pylist() for k in self._read]
-        return cols[0], cols[1], cols[2], cols[3] if self.settings is not None else []
+        return {k: table.column(k).to_pylist() for k in self._read}
 
     # -- writing ------------------------------------------------------------------
     def __contains__(self, curve: str) -> bool:
@@ -139,7 +138,8 @@ class AnswerFile:
             return False
         self.curves.add(name)
         self.incomplete += 1
-        fixed = {"curve": name, "run_status": INCOMPLETE} | ({"settings": self.settings} if self.settings else {})
+        fixed = {"curve": name, "run_status": INCOMPLETE}
+        fixed |= {} if self.settings is None else {"settings": self.settings}
         self._buffer.append({k: row.get(k) for k in self.columns} | fixed)
         if not self.parquet or time.monotonic() - self._last_flush >= self.flush_seconds or len(self._buffer) >= 1000:
             self.flush()

@@ -229,6 +229,14 @@ class CurveData:
         object.__setattr__(d, "y_unit", _check_unit(y_unit, "y unit") if y_unit is not None else self.y_unit)
         return d
 
+    def with_notes(self, *notes: str) -> CurveData:
+        """The same curve with ``notes`` added to its notes (what every answer shows); itself without any."""
+        if not notes:
+            return self
+        d = copy.copy(self)
+        object.__setattr__(d, "notes", (*self.notes, *notes))
+        return d
+
     def check_target(self, target: float) -> None:
         """Refuse a target outside the metric's bounds, or at its best bound when no measurement is there:
         a bounded curve only approaches that value, so every answer about it would come from rounding."""

@@ -11,7 +11,6 @@ noise and the compiled-model cache work the same way everywhere.
 
 from __future__ import annotations
 
-import copy
 import os
 import warnings
 from dataclasses import replace
@@ -231,20 +230,11 @@ def fit(
                 first.diagnostics = replace(first.diagnostics, checks=(*first.diagnostics.checks, *found))
                 if result is not first:
                     result.diagnostics = replace(result.diagnostics, checks=(*result.diagnostics.checks, *found))
-    noted = _noted(data, prior_notes(pset, [c.family.name for c in result.components], result.label))
+    noted = data.with_notes(*prior_notes(pset, [c.family.name for c in result.components], result.label))
     for f in (result, *result.components):
         f.data = noted
     warn_if_unhealthy(result.diagnostics, f"{result.label} fit of {data.name!r}")
     return result
-
-
-def _noted(data: CurveData, notes: list[str]) -> CurveData:
-    """``data`` with ``notes`` added to its notes, which every answer shows (``Forecast.describe``)."""
-    if not notes:
-        return data
-    out = copy.copy(data)
-    object.__setattr__(out, "notes", (*data.notes, *notes))
-    return out
 
 
 def _fit_family(data: CurveData, family: str, priors: PriorSet | None, **kw: Any) -> Forecast:
@@ -402,7 +392,7 @@ def fit_pooled(
         params = _draws(post, spec.param_names, curve=c.name)
         if disc.active:
             params["disc_z"] = disc.draw(params["sigma"].size, int(seed) + i)
-        data = _noted(c, notes)
+        data = c.with_notes(*notes)
         fits[c.name] = CurveFit(fam, data, merged, params, diag, dict(settings), idata=_curve_slice(idata, c.name))
         _add_evidence(fits[c.name])
     hyper = {str(v): np.asarray(post[v]).reshape(-1) for v in post.data_vars if str(v).startswith(("mu_", "tau_"))}

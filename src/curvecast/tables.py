@@ -118,9 +118,8 @@ def need(f: Forecast, r: dict[str, Any]) -> list[Block]:
         median = n(r["median_cost_if_reached"], ",.2f", "n/a")
         rows += [[f"median cost of the extra {x} (if ever reached)", median]]
     title = f"Data needed for {d.y_unit} {op(d.increasing)} {r['target']:g} ({d.name})"
-    notes = ([] if f.bounded else ["this family has no asymptote, so P(never) = 0 by assumption, not by evidence."]) + (
-        [r["note"]] if "note" in r else []
-    )
+    notes = [] if f.bounded else ["this family has no asymptote, so P(never) = 0 by assumption, not by evidence."]
+    notes += [r["note"]] if "note" in r else []
     return [Table(title, ["quantity", "value"], rows, caption(f)), *(f"Note: {v}" for v in notes)]
 
 

@@ -31,8 +31,7 @@ def is_fit(path: Path) -> bool:
 def check_no_fitting(source: Path, o: FitOptions) -> None:
     """A saved fit answers as it was fitted: an option that would change the fit (``--decreasing``,
     ``--family``, ``--draws``, ...) is refused, never silently dropped. Units and the tracking URI apply."""
-    given = [OPTIONS[f.name][0].split()[0] for f in fields(FitOptions) if getattr(o, f.name) != f.default]
-    given = [flag for flag in given if flag not in ("--tracking-uri", "--x-unit", "--y-unit")]
+    given = [OPTIONS[name][0].split()[0] for name in o.needing_a_fit()]
     if given:
         raise CurvecastError(
             f"{source} is a saved fit, answered as it was fitted: {', '.join(given)} would need a new fit; "

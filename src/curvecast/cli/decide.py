@@ -82,7 +82,7 @@ def compare(
     for i, (path, name) in enumerate(pair(sources, curve or [])):
         if is_fit(path) and name is not None:
             raise CurvecastError(f"{path} is a saved fit of one curve; drop --curve for it")
-        opts = FitOptions(x_unit=o.x_unit, y_unit=o.y_unit) if is_fit(path) else replace(o, curve=name, seed=o.seed + i)
+        opts = o.for_saved_fit() if is_fit(path) else replace(o, curve=name, seed=o.seed + i)
         data = None if is_fit(path) else opts.curve_data(path)  # read both before sampling either
         if data is not None and target is not None:
             data.check_target(target)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 ENGINE = ("jobs", "scheduler", "workers")  # shown under "Where it runs"
 SAMPLER = ("draws", "chains", "seed")
 FILE = "File to write"
+FOR_SAVED_FITS = ("tracking_uri", "x_unit", "y_unit")  # the FitOptions a saved fit takes too
 
 #: parameter name (or ``command.name``, a command's own sense of it) -> (flags, help); no flag: an argument
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -154,6 +155,14 @@ class FitOptions:
     y_unit: str | None = None
     curve_by: str | None = None
     tracking_uri: str | None = None
+
+    def needing_a_fit(self) -> list[str]:
+        """The options given (not at their defaults) that only a new fit could honour."""
+        return [f.name for f in fields(self) if f.name not in FOR_SAVED_FITS and getattr(self, f.name) != f.default]
+
+    def for_saved_fit(self) -> FitOptions:
+        """These options as they apply to a saved fit: its units and the tracking URI, nothing else."""
+        return FitOptions(**{k: getattr(self, k) for k in FOR_SAVED_FITS})
 
     @property
     def model(self) -> str:
