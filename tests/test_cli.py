@@ -132,13 +132,33 @@ def test_fit_options_match_the_library_signatures():
     import inspect
 
     from curvecast import inference
-    from curvecast.cli.options import FitOptions
+    from curvecast.fit_options import FitOptions
 
     assert "family" not in FitOptions().fit_kwargs()  # the library's default model
     kw = FitOptions(family="pow3").fit_kwargs()
     assert set(kw) == {"family", "priors", "draws", "chains", "seed"}
     for fn in (inference.fit, inference.fit_pooled):
         assert set(kw) <= set(inspect.signature(fn).parameters), fn.__name__
+
+
+def test_fit_options_flags_are_the_library_names():
+    """The library names an option by ``flag(field)`` (a saved fit's refusal); the CLI must declare that flag."""
+    from dataclasses import fields
+
+    from curvecast.cli.options import OPTIONS
+    from curvecast.fit_options import FitOptions, flag
+
+    for f in fields(FitOptions):
+        assert flag(f.name) in OPTIONS[f.name][0].split(), f.name
+
+
+def test_a_saved_fit_refuses_options_in_the_library_too():
+    from curvecast.fit_options import FitOptions
+
+    saved = Path(__file__).parent / "data" / "v0.1.0_single.nc"
+    with pytest.raises(cc.CurvecastError, match="--family, --seed would need a new fit; drop them"):
+        FitOptions(family="pow3", seed=3).forecast(saved)
+    assert FitOptions(x_unit="tokens").forecast(saved).data.x_unit == "tokens"
 
 
 # -- every fitting flag reaches the library (the library call is replaced: no sampling) ----

@@ -32,6 +32,7 @@ _EXPORTS = {
     "compare_priors": ("curvecast.transfer", "compare"),
     "priors_to_toml": ("curvecast.priors", "to_toml"),
     "CurveData": ("curvecast.data", "CurveData"),
+    "FitOptions": ("curvecast.fit_options", "FitOptions"),
     "Prior": ("curvecast.priors", "Prior"),
     "CurvecastError": ("curvecast.errors", "CurvecastError"),
     "DiagnosticsWarning": ("curvecast.errors", "DiagnosticsWarning"),

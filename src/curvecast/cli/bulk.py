@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from curvecast import tables
 from curvecast.cli import render
-from curvecast.cli.options import FitOptions, with_fit_options
+from curvecast.cli.commands import fittable
+from curvecast.cli.options import with_fit_options
 from curvecast.errors import CurvecastError
+from curvecast.fit_options import FitOptions
 from curvecast.outputs import check_output
 from curvecast.results import check_query
 
@@ -49,7 +51,7 @@ def backtest(
     check_runner_options(jobs=jobs, scheduler=scheduler, workers=workers)
     if out is not None:
         check_output(out, inputs=(curves,))
-    (data, bad), kw = o.curves(curves, limit), o.fit_kwargs(seed=False)
+    (data, bad), kw = fittable(o, curves, limit), o.fit_kwargs(seed=False)
     masks = split_masks(curves, split_column, x=o.x, y=o.y, curve_by=o.curve_by) if split_column else None
     with render.progress(not as_json, "backtest", bar=True) as update:
         res = run_backtest(

@@ -12,52 +12,44 @@ from typing import TYPE_CHECKING, Any
 import curvecast as cc
 from curvecast import tables
 from curvecast.cli import render
-from curvecast.cli.options import OPTIONS, SAMPLER, FitOptions, with_fit_options
+from curvecast.cli.options import with_fit_options
 from curvecast.errors import CurvecastError
+from curvecast.fit_options import SAMPLER, FitOptions, is_fit
 from curvecast.outputs import check_output, pooled_paths
 from curvecast.results import check_query
 from curvecast.tracking import describe
-from curvecast.units import Costs, costed_gain, costed_need, relabel
+from curvecast.units import Costs, costed_gain, costed_need
 
 if TYPE_CHECKING:
     from curvecast.data import CurveData
     from curvecast.results import Forecast
 
 
-def is_fit(path: Path) -> bool:
-    return path.suffix.lower() in (".nc", ".netcdf", ".h5")
-
-
-def check_no_fitting(source: Path, o: FitOptions) -> None:
-    """A saved fit answers as it was fitted: an option that would change the fit (``--decreasing``,
-    ``--family``, ``--draws``, ...) is refused, never silently dropped. Units and the tracking URI apply."""
-    given = [OPTIONS[name][0].split()[0] for name in o.needing_a_fit()]
-    if given:
-        raise CurvecastError(
-            f"{source} is a saved fit, answered as it was fitted: {', '.join(given)} would need a new fit; "
-            f"drop {'them' if given[1:] else 'it'}, or pass the data file to fit again"
-        )
-
-
-def forecast(
-    source: Path,
-    o: FitOptions,
-    quiet: bool,
-    check: Callable[[Any], None] = lambda d: None,
-    data: CurveData | None = None,
-) -> Forecast:
+def forecast(source: Path, o: FitOptions, quiet: bool, check: Callable[[Any], None] = lambda d: None,
+             data: CurveData | None = None) -> Forecast:  # fmt: skip
     """A saved fit (.nc), or a fit of the curve ``o`` selects from a data file (``check``-ed before sampling;
-    ``data``: that curve, already read)."""
+    ``data``: that curve, already read); how the data were read, and what the fit adds, go to stderr."""
     if is_fit(source):
-        check_no_fitting(source, o)
-        return relabel(cc.load(source), o.x_unit, o.y_unit)
-    data = o.curve_data(source) if data is None else data
+        return o.saved_fit(source)
+    data = curve_data(o, source) if data is None else data
     check(data)
     with render.progress(not quiet, f"Sampling {o.model} for {data.name} ({o.chains} chains x {o.draws} draws)..."):
         f = cc.fit(data=data, **o.fit_kwargs())
-    for note in f.data.notes[len(data.notes) :]:  # what the fit adds (e.g. prior-file sections left unused)
-        render.note(f"note: {note}")
+    render.notes(f.data.notes[len(data.notes) :])  # e.g. prior-file sections left unused
     return f
+
+
+def curve_data(o: FitOptions, source: Path) -> CurveData:
+    d = o.curve_data(source)
+    render.notes(d.notes)
+    return d
+
+
+def fittable(o: FitOptions, source: Path, limit: int | None = None) -> tuple[list[CurveData], list[dict[str, str]]]:
+    """Every curve of a data file that can be fitted, and an error row for each other one."""
+    curves = o.read(source)
+    render.notes(curves.notes)
+    return curves.fittable(limit, **o.meta())
 
 
 def log(f: Forecast, experiment: str, where: str, tracking_uri: str | None, own: dict[str, Any]) -> str:
@@ -121,7 +113,7 @@ def fit(
         return render.answer(f, {"output": str(output), "summary": f.summary()}, tables.fit, as_json, strict)
     if o.curve is not None:
         raise CurvecastError("--curve picks one curve, but --pool fits every curve in the file; drop --curve")
-    curves, bad = o.curves(data)
+    curves, bad = fittable(o, data)
     if bad:
         raise CurvecastError(f"cannot pool: {bad[0]['error']}" + (f" (and {len(bad) - 1} more)" if bad[1:] else ""))
     paths = pooled_paths(output, [c.name for c in curves], inputs=(data,))

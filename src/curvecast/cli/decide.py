@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from curvecast import tables
 from curvecast.cli import render
-from curvecast.cli.commands import forecast, is_fit, query
-from curvecast.cli.options import FitOptions, with_fit_options
+from curvecast.cli.commands import curve_data, forecast, query
+from curvecast.cli.options import with_fit_options
 from curvecast.errors import CurvecastError
+from curvecast.fit_options import FitOptions, is_fit
 from curvecast.outputs import check_output
 from curvecast.results import as_sizes, check_query
 from curvecast.units import Costs
@@ -83,7 +84,7 @@ def compare(
         if is_fit(path) and name is not None:
             raise CurvecastError(f"{path} is a saved fit of one curve; drop --curve for it")
         opts = o.for_saved_fit() if is_fit(path) else replace(o, curve=name, seed=o.seed + i)
-        data = None if is_fit(path) else opts.curve_data(path)  # read both before sampling either
+        data = None if is_fit(path) else curve_data(opts, path)  # read both before sampling either
         if data is not None and target is not None:
             data.check_target(target)
         fits.append((path, opts, data))

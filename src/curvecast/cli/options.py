@@ -1,4 +1,4 @@
-"""Every flag's name and help, declared once in :data:`OPTIONS`; the fitting options as one :class:`FitOptions`.
+"""Every flag's name and help, declared once in :data:`OPTIONS`; the fitting flags as one library ``FitOptions``.
 
 A command is a plain function (``def prob(f, target: float, at: list[float], measured: bool = False)``);
 :func:`typed` gives each parameter its flags and help from ``OPTIONS`` by name, so one flag means the
@@ -10,19 +10,15 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, get_type_hints
+from dataclasses import fields
+from typing import Annotated, Any, get_type_hints
 
 import typer
 
-if TYPE_CHECKING:
-    from curvecast.data import CurveData, Curves
+from curvecast.fit_options import FitOptions
 
 ENGINE = ("jobs", "scheduler", "workers")  # shown under "Where it runs"
-SAMPLER = ("draws", "chains", "seed")
 FILE = "File to write"
-FOR_SAVED_FITS = ("tracking_uri", "x_unit", "y_unit")  # the FitOptions a saved fit takes too
 
 #: parameter name (or ``command.name``, a command's own sense of it) -> (flags, help); no flag: an argument
 OPTIONS: dict[str, tuple[str, str]] = {
@@ -134,80 +130,6 @@ def typed(cmd: Callable[..., Any]) -> Callable[..., Any]:
     cmd.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
     cmd.__annotations__ = {p.name: p.annotation for p in params} | {"return": sig.return_annotation}
     return cmd
-
-
-@dataclass(frozen=True)
-class FitOptions:
-    """What every fitting command shares (each field one flag of ``OPTIONS``), and how it reads and fits data."""
-
-    curve: str | None = None
-    family: str | None = None
-    priors: Path | None = None
-    metric_min: float | None = None
-    metric_max: float | None = None
-    decreasing: bool = False
-    draws: int = 1000
-    chains: int = 4
-    seed: int = 0
-    x: str | None = None
-    y: str | None = None
-    x_unit: str | None = None
-    y_unit: str | None = None
-    curve_by: str | None = None
-    tracking_uri: str | None = None
-
-    def needing_a_fit(self) -> list[str]:
-        """The options given (not at their defaults) that only a new fit could honour."""
-        return [f.name for f in fields(self) if f.name not in FOR_SAVED_FITS and getattr(self, f.name) != f.default]
-
-    def for_saved_fit(self) -> FitOptions:
-        """These options as they apply to a saved fit: its units and the tracking URI, nothing else."""
-        return FitOptions(**{k: getattr(self, k) for k in FOR_SAVED_FITS})
-
-    @property
-    def model(self) -> str:
-        """The model named in messages: the family given, else the default."""
-        return self.family or "the default model"
-
-    def sampler_kwargs(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in SAMPLER}
-
-    def fit_kwargs(self, *, seed: bool = True) -> dict[str, Any]:
-        """Keyword arguments of ``inference.fit`` and ``inference.fit_pooled`` (and of bulk runs' ``fit_kwargs``)."""
-        kw = {"priors": self.priors, **self.sampler_kwargs()} | ({"family": self.family} if self.family else {})
-        return kw if seed else {k: v for k, v in kw.items() if k != "seed"}
-
-    def meta(self) -> dict[str, Any]:
-        """What the data files do not say: the metric's direction, its bounds and the units."""
-        return {"increasing": not self.decreasing, "metric_min": self.metric_min, "metric_max": self.metric_max,
-                "x_unit": self.x_unit, "y_unit": self.y_unit}  # fmt: skip
-
-    def read_kwargs(self) -> dict[str, Any]:
-        """How data files (and mlflow: sources) are read: ``load_curves``' keyword arguments."""
-        return {"x": self.x, "y": self.y, "curve_by": self.curve_by, "tracking_uri": self.tracking_uri}
-
-    def read(self, path: Path) -> Curves:
-        """The curves of a data file, or of ``mlflow:EXPERIMENT``'s finished runs (what was read goes to stderr)."""
-        from curvecast.data import load_curves
-
-        curves = load_curves(path, **self.read_kwargs())
-        if curves.notes:  # mlflow: what was read; a file: how its columns were read
-            typer.echo("\n".join(curves.notes), err=True)
-        return curves
-
-    def curve_data(self, path: Path) -> CurveData:
-        """The curve that --curve selects from a data file (the only one, if it holds one)."""
-        from curvecast.data import select_curve
-
-        curves = self.read(path)
-        d = curves.curve(select_curve(curves, self.curve)[0], **self.meta())
-        for note in d.notes[len(curves.notes) :]:  # what the data themselves said (percentages)
-            typer.echo(f"note: {note}", err=True)
-        return d
-
-    def curves(self, path: Path, limit: int | None = None) -> tuple[list[CurveData], list[dict[str, str]]]:
-        """Every curve of a data file that can be fitted, and an error row for each other one."""
-        return self.read(path).fittable(limit, **self.meta())
 
 
 def with_fit_options(*, omit: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> Callable[[Any], Any]:

@@ -9,7 +9,9 @@ import typer
 import curvecast as cc
 from curvecast import tables
 from curvecast.cli import render
-from curvecast.cli.options import FitOptions, with_fit_options
+from curvecast.cli.commands import curve_data
+from curvecast.cli.options import with_fit_options
+from curvecast.fit_options import FitOptions
 from curvecast.outputs import atomic_write, check_output
 from curvecast.results import check_query
 
@@ -49,7 +51,7 @@ def priors_compare(
     check = check_query(target=target, at=at, prob=prob, max_n=max_n)
     if output is not None:
         check_output(output, inputs=(data,), suffixes=(".png", ".svg"))
-    cd = o.curve_data(data)
+    cd = curve_data(o, data)
     check(cd)
     sets = {p: None if p == "default" else load_prior_file(p, known_parameters()) for p in priors}
     with render.progress(not as_json, "Sampling each prior set..."):

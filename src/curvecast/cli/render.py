@@ -6,7 +6,7 @@ import functools
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +50,11 @@ def error(msg: str, label: str = ERROR) -> None:
 def note(msg: str) -> None:
     """One line on stderr (stdout is kept for --json)."""
     _console(stderr=True).print(_text(msg), soft_wrap=True)
+
+
+def notes(lines: Iterable[str]) -> None:
+    for line in lines:
+        note(f"note: {line}")
 
 
 def show(blocks: list[Block]) -> None:

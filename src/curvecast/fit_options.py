@@ -1,0 +1,115 @@
+"""How to read a data file and fit its curves, as one value: :class:`FitOptions`.
+
+Every fitting command of the CLI takes one (each field is a flag ``--name-with-dashes``), and so can a
+notebook: ``o = FitOptions(decreasing=True, family="pow3"); f = o.forecast("loss.csv")``.
+A saved fit (``.nc``) answers as it was fitted: options that would need a new fit are refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from curvecast.errors import CurvecastError
+
+if TYPE_CHECKING:
+    from curvecast.data import CurveData, Curves
+    from curvecast.results import Forecast
+
+SAMPLER = ("draws", "chains", "seed")
+FOR_SAVED_FITS = ("tracking_uri", "x_unit", "y_unit")  # the options a saved fit takes too
+
+
+def flag(name: str) -> str:
+    """An option's flag: ``metric_min`` -> ``--metric-min``."""
+    return "--" + name.replace("_", "-")
+
+
+def is_fit(path: str | Path) -> bool:
+    """Whether ``path`` names a saved fit (netCDF) rather than a data file."""
+    return Path(path).suffix.lower() in (".nc", ".netcdf", ".h5")
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """What every fitting command shares: which curve, the model, the metric's direction and bounds,
+    the sampler, and how the data are read (columns, units, the MLflow server)."""
+
+    curve: str | None = None
+    family: str | None = None
+    priors: Path | None = None
+    metric_min: float | None = None
+    metric_max: float | None = None
+    decreasing: bool = False
+    draws: int = 1000
+    chains: int = 4
+    seed: int = 0
+    x: str | None = None
+    y: str | None = None
+    x_unit: str | None = None
+    y_unit: str | None = None
+    curve_by: str | None = None
+    tracking_uri: str | None = None
+
+    def needing_a_fit(self) -> list[str]:
+        """The options given (not at their defaults) that only a new fit could honour."""
+        return [f.name for f in fields(self) if f.name not in FOR_SAVED_FITS and getattr(self, f.name) != f.default]
+
+    def for_saved_fit(self) -> FitOptions:
+        """These options as they apply to a saved fit: its units and the tracking URI, nothing else."""
+        return FitOptions(**{k: getattr(self, k) for k in FOR_SAVED_FITS})
+
+    @property
+    def model(self) -> str:
+        """The model named in messages: the family given, else the default."""
+        return self.family or "the default model"
+
+    def sampler_kwargs(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in SAMPLER}
+
+    def fit_kwargs(self, *, seed: bool = True) -> dict[str, Any]:
+        """Keyword arguments of ``inference.fit`` and ``inference.fit_pooled`` (and of bulk runs' ``fit_kwargs``)."""
+        kw = {"priors": self.priors, **self.sampler_kwargs()} | ({"family": self.family} if self.family else {})
+        return kw if seed else {k: v for k, v in kw.items() if k != "seed"}
+
+    def meta(self) -> dict[str, Any]:
+        """What the data files do not say: the metric's direction, its bounds and the units."""
+        return {"increasing": not self.decreasing, "metric_min": self.metric_min, "metric_max": self.metric_max,
+                "x_unit": self.x_unit, "y_unit": self.y_unit}  # fmt: skip
+
+    def read_kwargs(self) -> dict[str, Any]:
+        """How data files (and mlflow: sources) are read: ``load_curves``' keyword arguments."""
+        return {"x": self.x, "y": self.y, "curve_by": self.curve_by, "tracking_uri": self.tracking_uri}
+
+    def read(self, path: str | Path) -> Curves:
+        """The curves of a data file, or of ``mlflow:EXPERIMENT``'s finished runs (``notes``: how they were read)."""
+        from curvecast.data import load_curves
+
+        return load_curves(path, **self.read_kwargs())
+
+    def curve_data(self, path: str | Path) -> CurveData:
+        """The curve that ``curve`` selects from a data file (the only one, if it holds one)."""
+        from curvecast.data import select_curve
+
+        curves = self.read(path)
+        return curves.curve(select_curve(curves, self.curve)[0], **self.meta())
+
+    def saved_fit(self, path: str | Path) -> Forecast:
+        """A saved fit in these options' units; options that would need a new fit are refused, never dropped."""
+        from curvecast.persist import load
+        from curvecast.units import relabel
+
+        given = [flag(name) for name in self.needing_a_fit()]
+        if given:
+            raise CurvecastError(
+                f"{path} is a saved fit, answered as it was fitted: {', '.join(given)} would need a new fit; "
+                f"drop {'them' if given[1:] else 'it'}, or pass the data file to fit again"
+            )
+        return relabel(load(path), self.x_unit, self.y_unit)
+
+    def forecast(self, source: str | Path) -> Forecast:
+        """A saved fit (``.nc``) as :meth:`saved_fit` opens it, or a fit of :meth:`curve_data`'s curve."""
+        from curvecast.inference import fit
+
+        return self.saved_fit(source) if is_fit(source) else fit(data=self.curve_data(source), **self.fit_kwargs())
