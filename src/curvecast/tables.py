@@ -1,7 +1,7 @@
 """Answers laid out for people: each function turns an answer into :class:`Table` objects and lines.
 
 A line is text with key numbers in ``**bold**`` (Markdown). The CLI prints these blocks with rich
-(``curvecast.cli.render.show``), the HTML report renders the same tables, and in a notebook
+(``curvecast.console.show``), the HTML report renders the same tables, and in a notebook
 ``Table.to_frame()`` gives a DataFrame. Nothing here samples or decides; it only lays numbers out.
 """
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curvecast import tables
+from curvecast import console, tables
 from curvecast.cli import render
 from curvecast.cli.commands import fittable
 from curvecast.cli.options import with_fit_options
@@ -28,11 +28,11 @@ def _announce(as_json: bool) -> Callable[..., None]:
         if as_json:
             return
         if runner.dashboard:
-            render.note(f"Dask dashboard: {runner.dashboard}")
+            console.note(f"Dask dashboard: {runner.dashboard}")
         if what is not None:
             skipped = f", {what.skipped} already in {what.out.path} (skipped)" if what.skipped else ""
             retried = f", {what.retried} of them failed before" if what.retried else ""
-            render.note(f"{what.todo} curves to answer on {runner.description}{retried}{skipped}")
+            console.note(f"{what.todo} curves to answer on {runner.description}{retried}{skipped}")
 
     return announce
 
@@ -53,7 +53,7 @@ def backtest(
         check_output(out, inputs=(curves,))
     (data, bad), kw = fittable(o, curves, limit), o.fit_kwargs(seed=False)
     masks = split_masks(curves, split_column, x=o.x, y=o.y, curve_by=o.curve_by) if split_column else None
-    with render.progress(not as_json, "backtest", bar=True) as update:
+    with console.progress(not as_json, "backtest", bar=True) as update:
         res = run_backtest(
             data, cutoff, fit_kwargs=kw, seed=o.seed, jobs=jobs, progress=update, pool_by=pool_by, masks=masks,
             scheduler=scheduler, workers=workers, on_start=_announce(as_json), unfit=bad, out=out,
@@ -64,7 +64,7 @@ def backtest(
     if as_json:
         render.emit_json(res)
     elif res["summary"]:
-        render.show(tables.backtest(res, f"Backtest of {curves.name}, {split} ({o.model})"))
+        console.show(tables.backtest(res, f"Backtest of {curves.name}, {split} ({o.model})"))
     render.interrupted(res["interrupted"], len(res["curves"]), out)
 
 
@@ -79,12 +79,12 @@ def batch(
 
     check_output(output, inputs=(curves,))
     check_query(at=at, prob=prob)
-    with render.progress(not as_json, "batch", bar=True) as update:
+    with console.progress(not as_json, "batch", bar=True) as update:
         stats = run_batch(
             curves, output, at=at, targets=targets or [], prob=prob, fit_kwargs=o.fit_kwargs(), meta=o.meta(),
             read=o.read_kwargs(), limit=limit, resume=resume, chunk_size=chunk_size, jobs=jobs, scheduler=scheduler,
             workers=workers, progress=update, on_start=_announce(as_json),
         )  # fmt: skip
-    render.emit_json(stats) if as_json else render.show(tables.batch(stats))
+    render.emit_json(stats) if as_json else console.show(tables.batch(stats))
     kept = stats["answered"] + stats["failed"] + stats["skipped"]
     render.interrupted(stats["interrupted"], kept, output if Path(output).exists() else None)

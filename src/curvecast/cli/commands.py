@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import curvecast as cc
-from curvecast import tables
+from curvecast import console, tables
 from curvecast.cli import render
 from curvecast.cli.options import with_fit_options
 from curvecast.errors import CurvecastError
@@ -33,22 +33,22 @@ def forecast(source: Path, o: FitOptions, quiet: bool, check: Callable[[Any], No
         return o.saved_fit(source)
     data = curve_data(o, source) if data is None else data
     check(data)
-    with render.progress(not quiet, f"Sampling {o.model} for {data.name} ({o.chains} chains x {o.draws} draws)..."):
+    with console.progress(not quiet, f"Sampling {o.model} for {data.name} ({o.chains} chains x {o.draws} draws)..."):
         f = cc.fit(data=data, **o.fit_kwargs())
-    render.notes(f.data.notes[len(data.notes) :])  # e.g. prior-file sections left unused
+    console.notes(f.data.notes[len(data.notes) :])  # e.g. prior-file sections left unused
     return f
 
 
 def curve_data(o: FitOptions, source: Path) -> CurveData:
     d = o.curve_data(source)
-    render.notes(d.notes)
+    console.notes(d.notes)
     return d
 
 
 def fittable(o: FitOptions, source: Path, limit: int | None = None) -> tuple[list[CurveData], list[dict[str, str]]]:
     """Every curve of a data file that can be fitted, and an error row for each other one."""
     curves = o.read(source)
-    render.notes(curves.notes)
+    console.notes(curves.notes)
     return curves.fittable(limit, **o.meta())
 
 
@@ -59,7 +59,7 @@ def log(f: Forecast, experiment: str, where: str, tracking_uri: str | None, own:
 
     q = {k.name: own[k.name] for k in fields(Question) if own.get(k.name) is not None}
     run_id = log_forecast(f, experiment, tracking_uri=tracking_uri, source=where, **q)
-    render.note(f"logged the forecast to MLflow experiment {experiment!r}: run {run_id}")
+    console.note(f"logged the forecast to MLflow experiment {experiment!r}: run {run_id}")
     return run_id
 
 
@@ -117,14 +117,14 @@ def fit(
     if bad:
         raise CurvecastError(f"cannot pool: {bad[0]['error']}" + (f" (and {len(bad) - 1} more)" if bad[1:] else ""))
     paths = pooled_paths(output, [c.name for c in curves], inputs=(data,))
-    with render.progress(not as_json, f"Sampling a pooled {o.model} model of {len(curves)} curves..."):
+    with console.progress(not as_json, f"Sampling a pooled {o.model} model of {len(curves)} curves..."):
         pf = cc.fit_pooled(curves, **o.fit_kwargs())
     r: dict[str, Any] = {"family": pf.family.name, "hyper": pf.hyper_summary(), "curves": {}}
     for name, f in pf.fits.items():
         cc.save(f, paths[name])
         r["curves"][name] = {"output": str(paths[name]), "summary": f.summary()}
     r["diagnostics"] = pf.diagnostics.to_dict()
-    render.emit_json(r) if as_json else render.show(tables.pooled(pf, r))
+    render.emit_json(r) if as_json else console.show(tables.pooled(pf, r))
     render.check_diagnostics(pf.diagnostics, strict, as_json)
 
 
@@ -194,10 +194,10 @@ def demo(o: FitOptions, output: Path = Path("curvecast-demo.png")) -> None:
     name, held_out = "COCO_ssd_resnet101_v1_fpn", 118_287
     curves = cc.load_curves(cc.bundled_seed_path())
     n, y = curves[name]
-    with render.progress(True, "Sampling..."):
+    with console.progress(True, "Sampling..."):
         f = cc.fit(data=curves.curve(name, x_unit="images", y_unit="mAP").subset(11_829), **o.fit_kwargs())
     r = {"prob": float(f.prob(0.5, [100_000])[0]), "need": f.need(0.5, prob=0.8), "gain": f.gain(10_000)}
     cc.plot_forecast(f, output, target=0.5, max_n=300_000)
     r |= {"truth": y[n == held_out][0], "median": f.predict([held_out])["median"][0]}
-    render.show([*tables.demo(f, r), f"wrote {output}"])
+    console.show([*tables.demo(f, r), f"wrote {output}"])
     render.check_diagnostics(f.diagnostics, False, False)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curvecast import tables
+from curvecast import console, tables
 from curvecast.cli import render
 from curvecast.cli.commands import curve_data, forecast, query
 from curvecast.cli.options import with_fit_options
@@ -46,7 +46,7 @@ def next_run(
     """Which training-set size to run next (to decide: TARGET at --at N? or data needed at --prob P?)."""
     from curvecast.run_value import next_run as ask
 
-    with render.progress(True, "Simulating runs at each candidate size...", bar=True) as update:
+    with console.progress(True, "Simulating runs at each candidate size...", bar=True) as update:
         return ask(
             f, target, at=at, prob=prob, confidence=confidence, within=within, candidates=sizes(candidates),
             costs=Costs.of(cost_per_sample, fixed_cost), method=method, outcomes=outcomes,
@@ -95,7 +95,7 @@ def compare(
     if as_json:
         render.emit_json(r | {"fit_a": a.describe(), "fit_b": b.describe()})
     else:
-        render.show(
+        console.show(
             tables.comparison(r, tables.caption(a), tables.caption(b)) + ([f"wrote {output}"] if output else [])
         )
     for tag, f in (("A", a), ("B", b)):

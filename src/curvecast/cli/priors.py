@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 import curvecast as cc
-from curvecast import tables
+from curvecast import console, tables
 from curvecast.cli import render
 from curvecast.cli.commands import curve_data
 from curvecast.cli.options import with_fit_options
@@ -21,7 +21,7 @@ def families(as_json: bool = False) -> None:
     from curvecast.families import REGISTRY
 
     fams = [{"name": k, "formula": f.formula, "bounded": f.bounded, "params": [*f.params]} for k, f in REGISTRY.items()]
-    render.emit_json({"families": fams}) if as_json else render.show(tables.families(fams))
+    render.emit_json({"families": fams}) if as_json else console.show(tables.families(fams))
 
 
 def priors_derive(fit_path: Path, output: Path, widen: float = 2.0, keep_level: bool = False) -> None:
@@ -54,7 +54,7 @@ def priors_compare(
     cd = curve_data(o, data)
     check(cd)
     sets = {p: None if p == "default" else load_prior_file(p, known_parameters()) for p in priors}
-    with render.progress(not as_json, "Sampling each prior set..."):
+    with console.progress(not as_json, "Sampling each prior set..."):
         kw = {"family": o.family, "target": target, "at": at, "prob": prob, "fit_kwargs": o.sampler_kwargs()}
         rows, fits = cc.compare_priors(cd, sets, **kw)
     if output is not None:
@@ -69,10 +69,10 @@ def priors_compare(
         "target": target,
         "prob": prob,
     }
-    render.emit_json(r) if as_json else render.show(tables.prior_sets(r) + ([f"wrote {output}"] if output else []))
+    render.emit_json(r) if as_json else console.show(tables.prior_sets(r) + ([f"wrote {output}"] if output else []))
     for row, (_, post) in zip(rows, fits.values(), strict=True):  # one row per prior set, in the same order
         for note in row["notes"]:
-            render.note(f"note: prior set {row['priors']}: {note}")
+            console.note(f"note: prior set {row['priors']}: {note}")
         render.check_diagnostics(post.diagnostics, False, as_json, f"prior set {row['priors']}: ")
     if strict and not all(post.diagnostics.ok for _, post in fits.values()):
         raise typer.Exit(render.EXIT_DIAGNOSTICS)

@@ -1,77 +1,27 @@
-"""All CLI output: rich tables, one JSON object with ``--json``, warnings and errors on stderr."""
+"""The CLI's boundary: exit codes, errors without tracebacks, one JSON object with ``--json``, diagnostics
+warnings; answers print through :mod:`curvecast.console`."""
 
 from __future__ import annotations
 
 import functools
 import sys
-import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from curvecast.console import WARNING, error, show
 from curvecast.errors import CurvecastError, DiagnosticsWarning
 from curvecast.outputs import to_json
-from curvecast.tables import BOLD, Block, Table
+from curvecast.tables import Block
 
 if TYPE_CHECKING:
     from curvecast.diagnostics import Diagnostics
     from curvecast.results import Forecast
 
 EXIT_BAD_INPUT, EXIT_DIAGNOSTICS, EXIT_INTERRUPTED = 2, 3, 130
-ERROR, WARNING = "[bold red]Error:[/]", "[bold yellow]Warning:[/]"
-
-
-def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
-
-
-def _text(text: str) -> str:
-    """User text (curve names, paths, messages) as rich markup that shows it as it is."""
-    from rich.markup import escape
-
-    return str(escape(text))
-
-
-def _line(text: str) -> str:
-    """A line of ``curvecast.tables``: its text as it is, its ``**bold**`` numbers bold."""
-    return BOLD.sub(r"[bold]\1[/bold]", _text(text))
-
-
-def error(msg: str, label: str = ERROR) -> None:
-    _console(stderr=True).print(f"{label} {_text(msg)}", soft_wrap=True)
-
-
-def note(msg: str) -> None:
-    """One line on stderr (stdout is kept for --json)."""
-    _console(stderr=True).print(_text(msg), soft_wrap=True)
-
-
-def notes(lines: Iterable[str]) -> None:
-    for line in lines:
-        note(f"note: {line}")
-
-
-def show(blocks: list[Block]) -> None:
-    """Print lines and tables (``curvecast.tables``): text columns left-aligned, numbers right-aligned."""
-    from rich.table import Column
-    from rich.table import Table as Rich
-
-    console = _console()
-    for b in blocks:
-        if not isinstance(b, Table):
-            console.print(_line(b))
-            continue
-        cols = (Column(_text(c), justify="left" if i < b.text_columns else "right") for i, c in enumerate(b.columns))
-        t = Rich(*cols, title=_text(b.title), caption=_text(b.caption) if b.caption else None)
-        for row in b.rows:
-            t.add_row(*map(_text, row), *["-"] * (len(b.columns) - len(row)))
-        console.print(t)
 
 
 def guarded(cmd: Callable[..., Any]) -> Callable[..., Any]:
@@ -120,30 +70,3 @@ def answer(f: Forecast, r: dict[str, Any], view: Callable[..., list[Block]], as_
     """A command's answer ``r``: as JSON, with what was fitted, or as ``view(f, r)``; then the diagnostics."""
     emit_json(f.describe() | r) if as_json else show(view(f, r))
     check_diagnostics(f.diagnostics, strict, as_json)
-
-
-@contextmanager
-def progress(enabled: bool, text: str, bar: bool = False) -> Iterator[Callable[..., None] | None]:
-    """On a terminal, a spinner, or (``bar``) a progress bar whose ``update(done, total, failed=0)`` it
-    yields. Its rate and time left count from the start (start-up included), so they never promise too much."""
-    if not (enabled and sys.stderr.isatty()):
-        yield None
-    elif not bar:
-        with _console(stderr=True).status(text):
-            yield None
-    else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-        start, fields = time.monotonic(), "[red]{task.fields[failed]}[/] {task.fields[rate]}"
-        with Progress(
-            text, BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), fields, console=_console(True)
-        ) as p:
-            task = p.add_task(text, total=None, failed="", rate="")
-
-            def update(done: int, total: int, failed: int = 0) -> None:
-                per_min = 60 * done / max(time.monotonic() - start, 1e-9)
-                eta = f", eta {(total - done) / per_min:.1f} min" if done else ""
-                rate = f"{per_min:.1f} curves/min{eta}" if done else "-- curves/min"
-                p.update(task, completed=done, total=total, failed=f"{failed} failed" if failed else "", rate=rate)
-
-            yield update
