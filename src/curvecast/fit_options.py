@@ -7,7 +7,8 @@ A saved fit (``.nc``) answers as it was fitted: options that would need a new fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,39 @@ class FitOptions:
 
     def forecast(self, source: str | Path) -> Forecast:
         """A saved fit (``.nc``) as :meth:`saved_fit` opens it, or a fit of :meth:`curve_data`'s curve."""
-        from curvecast.inference import fit
+        return self.saved_fit(source) if is_fit(source) else fit_curve(self.curve_data(source), self)
 
-        return self.saved_fit(source) if is_fit(source) else fit(data=self.curve_data(source), **self.fit_kwargs())
+    def pair(
+        self, sources: Sequence[str | Path], curves: Sequence[str] | None = None, target: float | None = None
+    ) -> tuple[Forecast, Forecast]:
+        """A and B of a comparison: two sources, each with its curve (``curves``: both or none), or one data
+        file and two curves. Both are read, and ``target`` checked against both, before either is fitted;
+        B samples with seed + 1. A saved fit takes only the options a saved fit takes."""
+        curves = curves or []
+        sides: list[tuple[str | Path, str | None]]
+        if len(sources) == 1 and len(curves) == 2:
+            sides = [(sources[0], c) for c in curves]
+        elif len(sources) == 2 and len(curves) in (0, 2):
+            sides = [(s, curves[i] if curves else None) for i, s in enumerate(sources)]
+        else:
+            raise CurvecastError(
+                f"compare takes two sources (A and B), each with its --curve or none, or one file and two curves "
+                f"(--curve A_NAME --curve B_NAME); got {len(sources)} source(s) and {len(curves)} --curve"
+            )
+        read: list[tuple[str | Path, FitOptions, CurveData | None]] = []
+        for i, (path, name) in enumerate(sides):
+            if is_fit(path) and name is not None:
+                raise CurvecastError(f"{path} is a saved fit of one curve; drop --curve for it")
+            o = self.for_saved_fit() if is_fit(path) else replace(self, curve=name, seed=self.seed + i)
+            data = None if is_fit(path) else o.curve_data(path)
+            if data is not None and target is not None:
+                data.check_target(target)
+            read.append((path, o, data))
+        a, b = (o.saved_fit(path) if data is None else fit_curve(data, o) for path, o, data in read)
+        return a, b
+
+
+def fit_curve(data: CurveData, o: FitOptions) -> Forecast:
+    from curvecast.inference import fit
+
+    return fit(data=data, **o.fit_kwargs())

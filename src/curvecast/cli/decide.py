@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curvecast import console, tables
 from curvecast.cli import render
-from curvecast.cli.commands import curve_data, forecast, query
+from curvecast.cli.commands import query
 from curvecast.cli.options import with_fit_options
 from curvecast.errors import CurvecastError
-from curvecast.fit_options import FitOptions, is_fit
+from curvecast.fit_options import FitOptions
 from curvecast.outputs import check_output
 from curvecast.results import as_sizes, check_query
 from curvecast.units import Costs
@@ -54,18 +53,6 @@ def next_run(
         )  # fmt: skip
 
 
-def pair(sources: list[Path], curves: list[str]) -> list[tuple[Path, str | None]]:
-    """(source, curve) of A and of B."""
-    if len(sources) == 1 and len(curves) == 2:
-        return [(sources[0], curves[0]), (sources[0], curves[1])]
-    if len(sources) == 2 and len(curves) in (0, 2):
-        return [(s, curves[i] if curves else None) for i, s in enumerate(sources)]
-    raise CurvecastError(
-        f"compare takes two sources (A and B), each with its --curve or none, or one file and two curves "
-        f"(--curve A_NAME --curve B_NAME); got {len(sources)} source(s) and {len(curves)} --curve"
-    )
-
-
 @with_fit_options(omit=("curve",))
 def compare(
     o: FitOptions, sources: list[Path], curve: list[str] | None = None, at: list[float] | None = None,
@@ -79,16 +66,9 @@ def compare(
     if output is not None:
         check_output(output, inputs=tuple(sources), suffixes=(".png", ".svg"))
     check_query(at=at, interval=interval, max_n=max_n)
-    fits = []
-    for i, (path, name) in enumerate(pair(sources, curve or [])):
-        if is_fit(path) and name is not None:
-            raise CurvecastError(f"{path} is a saved fit of one curve; drop --curve for it")
-        opts = o.for_saved_fit() if is_fit(path) else replace(o, curve=name, seed=o.seed + i)
-        data = None if is_fit(path) else curve_data(opts, path)  # read both before sampling either
-        if data is not None and target is not None:
-            data.check_target(target)
-        fits.append((path, opts, data))
-    a, b = (forecast(path, opts, as_json, data=data) for path, opts, data in fits)
+    with console.progress(not as_json, f"Sampling {o.model} for A and B ({o.chains} chains x {o.draws} draws)..."):
+        a, b = o.pair(sources, curve, target)
+    console.notes(f"{tag}: {note}" for tag, f in (("A", a), ("B", b)) for note in f.data.notes)
     r = ask(a, b, at=at, target=target, max_n=max_n, interval=interval, seed=o.seed)
     if output is not None:
         plot_compare(a, b, r, output, target)
