@@ -141,15 +141,17 @@ def test_fit_options_match_the_library_signatures():
         assert set(kw) <= set(inspect.signature(fn).parameters), fn.__name__
 
 
-def test_fit_options_flags_are_the_library_names():
-    """The library names an option by ``flag(field)`` (a saved fit's refusal); the CLI must declare that flag."""
+def test_fit_options_flags_and_help_come_from_the_library():
+    """A FitOptions field is the flag ``flag(field)`` (the name a saved fit's refusal uses) with the field's help."""
     from dataclasses import fields
 
-    from curvecast.cli.options import OPTIONS
+    import typer
+
     from curvecast.fit_options import FitOptions, flag
 
+    params = {p.name: p for p in typer.main.get_command(app).commands["fit"].params}
     for f in fields(FitOptions):
-        assert flag(f.name) in OPTIONS[f.name][0].split(), f.name
+        assert flag(f.name) in params[f.name].opts and params[f.name].help == f.metadata["help"], f.name
 
 
 def test_a_saved_fit_refuses_options_in_the_library_too():

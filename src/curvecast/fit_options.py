@@ -8,7 +8,7 @@ A saved fit (``.nc``) answers as it was fitted: options that would need a new fi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,23 +35,34 @@ def is_fit(path: str | Path) -> bool:
 @dataclass(frozen=True)
 class FitOptions:
     """What every fitting command shares: which curve, the model, the metric's direction and bounds,
-    the sampler, and how the data are read (columns, units, the MLflow server)."""
+    the sampler, and how the data are read (columns, units, the MLflow server). Each field's ``help``
+    (``dataclasses.fields(FitOptions)[i].metadata``) is also its CLI flag's help."""
 
-    curve: str | None = None
-    family: str | None = None
-    priors: Path | None = None
-    metric_min: float | None = None
-    metric_max: float | None = None
-    decreasing: bool = False
-    draws: int = 1000
-    chains: int = 4
-    seed: int = 0
-    x: str | None = None
-    y: str | None = None
-    x_unit: str | None = None
-    y_unit: str | None = None
-    curve_by: str | None = None
-    tracking_uri: str | None = None
+    curve: str | None = field(default=None, metadata={"help": "Curve name when the file holds several."})
+    family: str | None = field(
+        default=None,
+        metadata={
+            "help": "Curve family (see `curvecast families`), families joined by '+' (equal-weight mixture) "
+            "or 'auto'. Default: the pow3+pow4 mixture (pooled fits: pow3)."
+        },
+    )
+    priors: Path | None = field(default=None, metadata={"help": "TOML prior file (see models/)."})
+    metric_min: float | None = field(default=None, metadata={"help": "Lower bound of the metric."})
+    metric_max: float | None = field(default=None, metadata={"help": "Upper bound of the metric."})
+    decreasing: bool = field(default=False, metadata={"help": "Lower is better (loss, error, MAE)."})
+    draws: int = field(default=1000, metadata={"help": "Posterior draws per chain."})
+    chains: int = field(default=4, metadata={"help": "NUTS chains."})
+    seed: int = field(default=0, metadata={"help": "Random seed; same seed, same numbers."})
+    x: str | None = field(default=None, metadata={"help": "Column holding n."})
+    y: str | None = field(default=None, metadata={"help": "Column holding the metric."})
+    x_unit: str | None = field(default=None, metadata={"help": "What n counts, e.g. images (default: the --x column)."})
+    y_unit: str | None = field(default=None, metadata={"help": "Metric name, e.g. mAP (default: the --y column)."})
+    curve_by: str | None = field(
+        default=None, metadata={"help": "Column naming each row's curve (default: curve); mlflow: params.NAME."}
+    )
+    tracking_uri: str | None = field(
+        default=None, metadata={"help": "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else MLflow's)."}
+    )
 
     def needing_a_fit(self) -> list[str]:
         """The options given (not at their defaults) that only a new fit could honour."""

@@ -15,39 +15,23 @@ from typing import Annotated, Any, get_type_hints
 
 import typer
 
-from curvecast.fit_options import FitOptions
+from curvecast.fit_options import FitOptions, flag
 
 ENGINE = ("jobs", "scheduler", "workers")  # shown under "Where it runs"
+FIT_FIELDS = {f.name: f for f in fields(FitOptions)}  # flags --name-with-dashes, help from the library
+SHORT = {"family": ("-f",)}
 FILE = "File to write"
 
-#: parameter name (or ``command.name``, a command's own sense of it) -> (flags, help); no flag: an argument
+#: parameter name (or ``command.name``, a command's own sense of it) -> (flags, help); no flag: an argument.
+#: FitOptions' fields take theirs from the library (:func:`fit_option`) unless a command gives its own.
 OPTIONS: dict[str, tuple[str, str]] = {
     "source": ("", "Data file (CSV, TSV, JSON lines), saved fit (.nc) or mlflow:EXPERIMENT."),
     "data": ("", "Data file (CSV, TSV or JSON lines) or mlflow:EXPERIMENT."),
     "curves": ("", "Long file of curves (curve, n, metric[, seed]) or mlflow:EXPERIMENT."),
     "fit_path": ("", "A saved fit (.nc) of an earlier project."),
     "sources": ("", "A and B: two data files, two saved fits (.nc), or one file with --curve twice."),
-    "curve": ("--curve", "Curve name when the file holds several."),
     "compare.curve": ("--curve", "Curve of A, then of B (twice; or once per data file)."),
-    "family": (
-        "--family -f",
-        "Curve family (see `curvecast families`), families joined by '+' (equal-weight "
-        "mixture) or 'auto'. Default: the pow3+pow4 mixture (pooled fits: pow3).",
-    ),
-    "priors": ("--priors", "TOML prior file (see models/)."),
     "priors_compare.priors": ("--priors", "Prior file (repeat); 'default' = built-in."),
-    "metric_min": ("--metric-min", "Lower bound of the metric."),
-    "metric_max": ("--metric-max", "Upper bound of the metric."),
-    "decreasing": ("--decreasing", "Lower is better (loss, error, MAE)."),
-    "draws": ("--draws", "Posterior draws per chain."),
-    "chains": ("--chains", "NUTS chains."),
-    "seed": ("--seed", "Random seed; same seed, same numbers."),
-    "x": ("--x", "Column holding n."),
-    "y": ("--y", "Column holding the metric."),
-    "x_unit": ("--x-unit", "What n counts, e.g. images (default: the --x column)."),
-    "y_unit": ("--y-unit", "Metric name, e.g. mAP (default: the --y column)."),
-    "curve_by": ("--curve-by", "Column naming each row's curve (default: curve); mlflow: params.NAME."),
-    "tracking_uri": ("--tracking-uri", "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else MLflow's)."),
     "as_json": ("--json", "Write one JSON object on stdout and nothing else."),
     "strict": ("--strict", "Exit with code 3 when diagnostics fail."),
     "log_to_mlflow": (
@@ -112,15 +96,21 @@ OPTIONS: dict[str, tuple[str, str]] = {
 
 
 def _declared(command: str, p: inspect.Parameter) -> Any:
-    entry = OPTIONS.get(f"{command}.{p.name}") or OPTIONS.get(p.name)
+    entry = OPTIONS.get(f"{command}.{p.name}") or OPTIONS.get(p.name) or fit_option(p.name)
     if entry is None:
         raise TypeError(f"{command}: parameter {p.name!r} has no entry in OPTIONS (its flags and help)")
     flags, text = entry
     if not flags:
         return Annotated[p.annotation, typer.Argument(help=text)]
-    fitting = p.name in {f.name for f in fields(FitOptions)}
+    fitting = p.name in FIT_FIELDS
     panel = "Fitting options" if fitting else "Where it runs" if p.name in ENGINE else None
     return Annotated[p.annotation, typer.Option(*flags.split(), help=text, rich_help_panel=panel)]
+
+
+def fit_option(name: str) -> tuple[str, str] | None:
+    """A FitOptions field's flags (``--name-with-dashes`` and a short one) and help (the field's own)."""
+    f = FIT_FIELDS.get(name)
+    return None if f is None else (" ".join((flag(name), *SHORT.get(name, ()))), f.metadata["help"])
 
 
 def typed(cmd: Callable[..., Any]) -> Callable[..., Any]:
