@@ -159,3 +159,37 @@ def test_round_trip_answers_are_identical(coco_fit, coco_nc):
     np.testing.assert_array_equal(loaded.params_["disc_z"], coco_fit.params_["disc_z"])
     assert list(loaded.prob(0.45, [1e5, 1e6])) == list(coco_fit.prob(0.45, [1e5, 1e6]))
     assert loaded.need(0.45) == coco_fit.need(0.45)
+
+
+def test_a_loaded_fit_never_reads_its_file_again(tmp_path):
+    """Re-running a notebook cell that saves over the file must not change a fit loaded from it."""
+    path = _copy(tmp_path)
+    f = cc.load(path)
+    before = {k: v.values.copy() for k, v in f.idata_.posterior.data_vars.items()}
+    other = cc.load(_copy(tmp_path, "v0.1.0_averaged.nc"))
+    cc.save(other.components[1], path)  # another fit (pow4) over the same file
+    assert cc.load(path).family.name == "pow4" and f.family.name == "pow3"
+    assert set(f.idata_.posterior.data_vars) == set(before) and all(np.array_equal(before[k], f.idata_.posterior[k].values) for k in before)
+    cc.save(f, tmp_path / "copy.nc")  # and the loaded fit still saves as itself
+    assert cc.load(tmp_path / "copy.nc").prob(0.4, [1e5])[0] == f.prob(0.4, [1e5])[0]
+
+
+@pytest.mark.parametrize(
+    ("write", "name", "match"),
+    [
+        (lambda f, p: cc.save(f, p), "data.csv", r"must end in \.nc or \.netcdf or \.h5"),
+        (lambda f, p: cc.save(f, p), "", r"must end in \.nc"),
+        (lambda f, p: cc.save(f, p), "dir.nc", "is a directory"),
+        (lambda f, p: cc.plot_forecast(f, p), "fan.pdf", r"must end in \.png or \.svg"),
+        (lambda f, p: cc.write_report(f, p), "data.csv", r"must end in \.html or \.htm"),
+    ],
+)
+def test_the_api_never_writes_over_a_data_file_or_into_a_directory(tmp_path, write, name, match):
+    f = cc.load(_copy(tmp_path))
+    (tmp_path / "dir.nc").mkdir()
+    target = tmp_path / name if name else Path(name)
+    if name == "data.csv":
+        target.write_text("n,metric\n1,0.1\n")
+    with pytest.raises(CurvecastError, match=match):
+        write(f, target)
+    assert name != "data.csv" or target.read_text() == "n,metric\n1,0.1\n"

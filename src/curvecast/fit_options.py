@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curvecast.errors import CurvecastError
+from curvecast.outputs import FIT_SUFFIXES
 
 if TYPE_CHECKING:
     from curvecast.data import CurveData, Curves
@@ -29,7 +30,7 @@ def flag(name: str) -> str:
 
 def is_fit(path: str | Path) -> bool:
     """Whether ``path`` names a saved fit (netCDF) rather than a data file."""
-    return Path(path).suffix.lower() in (".nc", ".netcdf", ".h5")
+    return Path(path).suffix.lower() in FIT_SUFFIXES
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,24 @@ def check_output(path: str | Path, *, inputs: tuple[str | Path, ...] = (), suffi
     return path
 
 
+FIGURE_SUFFIXES = (".png", ".svg")
+FIT_SUFFIXES = (".nc", ".netcdf", ".h5")  # a saved fit (netCDF)
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 110) -> Path:
+    """Write a matplotlib figure to ``path`` (PNG or SVG, as its suffix says; refused otherwise)
+    atomically, and close it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        path = check_output(path, suffixes=FIGURE_SUFFIXES)
+        fmt = path.suffix.lower().removeprefix(".")
+        atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
+    finally:
+        plt.close(fig)
+    return path
+
+
 def pooled_paths(output: str | Path, names: list[str], *, inputs: tuple[str | Path, ...] = ()) -> dict[str, Path]:
     """``OUTPUT-STEM.CURVE.nc`` for each curve of a pooled fit (characters other than letters, digits,
     ``-_.`` become ``_``); refused when two curve names map to one file or a file is an input."""

@@ -33,7 +33,7 @@ from curvecast.data import CurveData
 from curvecast.diagnostics import Diagnostics
 from curvecast.errors import CurvecastError
 from curvecast.families import get_family
-from curvecast.outputs import atomic_write
+from curvecast.outputs import FIT_SUFFIXES, atomic_write, check_output
 from curvecast.priors import Prior
 from curvecast.results import AveragedFit, CurveFit, Forecast
 
@@ -116,6 +116,7 @@ def save(fit: Forecast, path: str | Path) -> None:
 
     if not isinstance(fit, CurveFit | AveragedFit):
         raise CurvecastError(f"cannot save a {type(fit).__name__}; save each of its curve fits")
+    path = check_output(path, suffixes=FIT_SUFFIXES)  # never over a data file, never into a directory
     single = isinstance(fit, CurveFit)
     groups: dict[str, Any] = {}
     comps = []
@@ -167,18 +168,25 @@ def _read_meta(path: Path) -> dict[str, Any]:
     )
 
 
-def _lazy_idata(path: Path, groups: dict[str, str], chains: int, params: dict[str, np.ndarray]) -> Callable[[], Any]:
-    """A loader of the component's InferenceData, run only when ``idata_`` is asked for."""
+def _read_groups(path: Path, groups: dict[str, str]) -> dict[str, Any]:
+    """``{name: dataset}`` of the groups ``path`` holds, read now: a fit never reads its file again, so
+    a file written over later cannot change a fit already loaded."""
+    out = {}
+    for name, group in groups.items():
+        try:
+            out[name] = _open(path, group)
+        except OSError:
+            continue
+    return out
+
+
+def _lazy_idata(groups: dict[str, Any], chains: int, params: dict[str, np.ndarray]) -> Callable[[], Any]:
+    """A builder of the component's InferenceData from its groups (ArviZ is imported only when asked)."""
 
     def load_idata() -> Any:
         import arviz as az
 
-        out = {}
-        for name, group in groups.items():
-            try:
-                out[name] = _open(path, group)
-            except OSError:
-                continue
+        out = dict(groups)
         if "posterior" not in out:  # format 1 kept no chains for this component: rebuild from the draws
             out["posterior"] = _posterior_from_draws(params, chains)
         return az.InferenceData(**out)
@@ -195,8 +203,9 @@ def _component_v2(path: Path, data: CurveData, cm: dict[str, Any]) -> CurveFit:
     extras = _open(path, prefix + "curvecast")
     if "disc_z" in extras:
         params["disc_z"] = np.asarray(extras["disc_z"].values).reshape(-1)
-    groups = {g: prefix + g for g in ("posterior", "sample_stats")} | {"observed_data": "observed_data"}
-    return _component(fam, data, cm, params, _lazy_idata(path, groups, post.sizes["chain"], params))
+    groups = {"posterior": post} | _read_groups(path, {"sample_stats": prefix + "sample_stats",
+                                                       "observed_data": "observed_data"})  # fmt: skip
+    return _component(fam, data, cm, params, _lazy_idata(groups, post.sizes["chain"], params))
 
 
 def _component_v1(path: Path, data: CurveData, cm: dict[str, Any], i: int, single: bool) -> CurveFit:
@@ -210,7 +219,7 @@ def _component_v1(path: Path, data: CurveData, cm: dict[str, Any], i: int, singl
     params = {fam.renamed.get(k, k): v for k, v in params.items()}
     groups = {"posterior": "fit_posterior", "sample_stats": "sample_stats"} if single else {}
     chains = int(cm["settings"].get("chains", 1)) or 1
-    return _component(fam, data, cm, params, _lazy_idata(path, groups, chains, params))
+    return _component(fam, data, cm, params, _lazy_idata(_read_groups(path, groups), chains, params))
 
 
 def _component(fam: Any, data: CurveData, cm: dict[str, Any], params: dict[str, np.ndarray], idata: Any) -> CurveFit:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from curvecast.errors import CurvecastError
-from curvecast.outputs import atomic_write
+from curvecast.outputs import FIGURE_SUFFIXES, check_output, save_figure
 from curvecast.results import Forecast
 
 
@@ -106,16 +106,11 @@ def plot_compare(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
+    check_output(path, suffixes=FIGURE_SUFFIXES)
     fig, ax = plt.subplots(figsize=(7.5, 4.8))
     plot_pair(a, b, result, ax, target)
     fig.tight_layout()
-    fmt = "svg" if path.suffix.lower() == ".svg" else "png"
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=110))
-    finally:
-        plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_forecast(
@@ -127,8 +122,7 @@ def plot_forecast(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
-    fmt = "svg" if path.suffix.lower() == ".svg" else "png"
+    check_output(path, suffixes=FIGURE_SUFFIXES)
     if target is not None:
         forecast.data.check_target(target)
     panels = 2 if target is not None else 1
@@ -138,8 +132,4 @@ def plot_forecast(
     if target is not None:
         plot_reach(forecast, axes[0, 1], target, max_n)
     fig.tight_layout()
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=110))
-    finally:
-        plt.close(fig)
-    return path
+    return save_figure(fig, path)

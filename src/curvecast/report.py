@@ -21,7 +21,7 @@ import numpy as np
 from curvecast import tables
 from curvecast.answers import Question, answers, count, metric_name, num, pct, sentences
 from curvecast.diagnostics import ESS_MIN, RHAT_MAX
-from curvecast.outputs import atomic_write
+from curvecast.outputs import atomic_write, check_output
 from curvecast.plotting import plot_fan, plot_reach
 from curvecast.results import Forecast
 
@@ -331,9 +331,9 @@ def write_report(
     network (no scripts, fonts or images outside the file). ``source`` describes
     where the data came from; ``metric`` names the metric in the sentences.
     """
+    path = check_output(path, suffixes=(".html", ".htm"))
     at_sizes = () if at is None else tuple(float(v) for v in np.atleast_1d(np.asarray(at, float)))
     q = Question(target, at_sizes, prob, step, cost_per_sample, max_n).check(fit)
     html_text = render(fit, q, answers(fit, q), source=source, metric=metric)
-    path = Path(path)
     atomic_write(path, lambda tmp: Path(tmp).write_text(html_text, encoding="utf-8"))
     return path

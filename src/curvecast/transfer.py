@@ -17,7 +17,7 @@ from curvecast.data import CurveData
 from curvecast.errors import CurvecastError, DiagnosticsWarning
 from curvecast.families import get_family
 from curvecast.inference import SINGLE_FAMILY, fit
-from curvecast.outputs import atomic_write
+from curvecast.outputs import FIGURE_SUFFIXES, check_output, save_figure
 from curvecast.prior_sets import merged_priors
 from curvecast.priors import Prior, PriorSet
 from curvecast.results import CurveFit, Forecast
@@ -150,6 +150,7 @@ def plot_compare(fits: dict[str, tuple[Any, Any]], path: Any, target: float | No
 
     from curvecast.plotting import n_grid
 
+    check_output(path, suffixes=FIGURE_SUFFIXES)
     k = len(fits)
     fig, axes = plt.subplots(1, k, figsize=(4.5 * k, 4), squeeze=False, sharey=True)
     for ax, (label, (pr, po)) in zip(axes[0], fits.items(), strict=True):
@@ -167,8 +168,4 @@ def plot_compare(fits: dict[str, tuple[Any, Any]], path: Any, target: float | No
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
-    fmt = "svg" if str(path).lower().endswith(".svg") else "png"
-    try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=100))
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, dpi=100)
