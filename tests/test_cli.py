@@ -163,6 +163,22 @@ def test_a_saved_fit_refuses_options_in_the_library_too():
     assert FitOptions(x_unit="tokens").forecast(saved).data.x_unit == "tokens"
 
 
+def test_compare_of_saved_fits_refuses_fitting_options_and_says_when_they_fit_one_side(captured, tmp_path):
+    from curvecast.fit_options import FitOptions
+
+    saved = Path(__file__).parent / "data" / "v0.1.0_single.nc"
+    with pytest.raises(cc.CurvecastError, match=r"A and B are saved fits.*--family, --draws would need new fits"):
+        FitOptions(family="exp3", draws=50).pair([saved, saved])
+    a, b = FitOptions(seed=3).pair([saved, saved])  # the seed pairs the draws: no refusal
+    assert a.family.name == b.family.name == "pow3"
+    one = tmp_path / "one.csv"
+    one.write_text("n,metric\n1000,0.2\n2000,0.26\n4000,0.31\n8000,0.35\n")
+    with pytest.raises(cc.CurvecastError, match="captured"):
+        FitOptions(family="exp3").pair([saved, one])
+    data = captured["fit"][1]["data"]
+    assert data.notes[-1] == "--family fit this side only; the other is a saved fit, as fitted"
+
+
 # -- every fitting flag reaches the library (the library call is replaced: no sampling) ----
 @pytest.fixture
 def loss_file(tmp_path) -> Path:

@@ -169,7 +169,9 @@ def test_a_loaded_fit_never_reads_its_file_again(tmp_path):
     other = cc.load(_copy(tmp_path, "v0.1.0_averaged.nc"))
     cc.save(other.components[1], path)  # another fit (pow4) over the same file
     assert cc.load(path).family.name == "pow4" and f.family.name == "pow3"
-    assert set(f.idata_.posterior.data_vars) == set(before) and all(np.array_equal(before[k], f.idata_.posterior[k].values) for k in before)
+    assert set(f.idata_.posterior.data_vars) == set(before) and all(
+        np.array_equal(before[k], f.idata_.posterior[k].values) for k in before
+    )
     cc.save(f, tmp_path / "copy.nc")  # and the loaded fit still saves as itself
     assert cc.load(tmp_path / "copy.nc").prob(0.4, [1e5])[0] == f.prob(0.4, [1e5])[0]
 

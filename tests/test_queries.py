@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import curvecast as cc
 from curvecast.data import CurveData
 from curvecast.diagnostics import Diagnostics
 from curvecast.errors import CurvecastError
@@ -112,11 +113,43 @@ def test_measured_bands_are_wider_and_respect_bounds():
         (lambda f: f.need(0.5, prob=1.0), "strictly between 0 and 1"),
         (lambda f: f.predict([-5]), "> 0"),
         (lambda f: f.gain(-1), "step must be"),
+        (lambda f: f.gain([1000, 2000]), r"--step must be a number > 0, got \[1000, 2000\]"),
+        (lambda f: f.gain(1000, from_n=True), "--from must be a number > 0, got True"),
+        (lambda f: f.prob(0.5, True), "found a true/false value"),
+        (lambda f: f.prob(0.5, [1e4, True]), "found a true/false value"),
+        (lambda f: cc.next_run(f, 0.5, at=[1e5, 10]), "--at must be a number > 0"),
+        (lambda f: cc.compare(f, f, grid=1), "grid must be a whole number of sizes >= 2"),
     ],
 )
 def test_bad_queries_raise_clear_errors(call, match):
     with pytest.raises(CurvecastError, match=match):
         call(point_fit())
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: CurveData([1, 2, 3], [0.1, 0.2, 0.3], increasing="no"), "increasing must be True or False"),
+        (lambda: CurveData([1, 2, 3], np.array([0.1, 0.2, 0.3 + 1j])), "metric must be real numbers; found complex"),
+        (lambda: CurveData(np.array([f"2026-01-0{d}" for d in (1, 2, 3)], "datetime64[D]"), [0.1, 0.2, 0.3]),
+         "n must be real numbers; found date/time"),
+        (lambda: cc.fit(data=DATA, increasing=False), "already holds the curve; drop increasing"),
+        (lambda: cc.fit([1, 2, 3], [0.1, 0.2, 0.3], data=DATA), "drop n, y"),
+        (lambda: cc.Costs(True), "--cost-per-sample must be a number >= 0, got True"),
+    ],
+)  # fmt: skip
+def test_inputs_numpy_would_silently_misread_are_refused(make, match):
+    with pytest.raises(CurvecastError, match=match):
+        make()
+
+
+def test_costs_take_numpy_numbers_and_a_reached_target_needs_no_run():
+    f = point_fit()
+    assert cc.Costs(np.int64(5), np.float32(2)).run(9000, 8000) == pytest.approx(5002)
+    reached = cc.costed_need(f, 0.3, costs=cc.Costs(0.25, 300))  # met at the data: no new training run to pay for
+    assert reached["p_reached_now"] == 1.0 and reached["budget_at_prob"] == 0.0
+    later = cc.costed_need(f, 0.45, costs=cc.Costs(0.25, 300))
+    assert later["budget_at_prob"] == pytest.approx(later["cost_at_prob"] + 300) and later["extra_samples"] > 0
 
 
 def test_need_costs():

@@ -91,6 +91,8 @@ def compare(
     """
     check_pair(a, b)
     check_prob(interval, "--interval")
+    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 2:
+        raise CurvecastError(f"grid must be a whole number of sizes >= 2, got {grid!r}")
     d = a.data
     lo_n = float(min(a.data.n.min(), b.data.n.min()))
     hi_n = float(max_n) if max_n is not None else 10 * max(a.data.n_ref, b.data.n_ref)

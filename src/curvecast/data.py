@@ -101,6 +101,8 @@ class CurveData:
         y_unit: str = "metric",
         notes: tuple[str, ...] = (),
     ) -> None:
+        if not isinstance(increasing, bool | np.bool_):
+            raise CurvecastError(f"increasing must be True or False, got {increasing!r}")
         n_arr = _as_float(n, "n")
         y_arr = _as_float(y, "metric")
         if n_arr.shape != y_arr.shape or n_arr.ndim != 1:
@@ -294,9 +296,18 @@ def _fmt(b: float | None, missing: str) -> str:
     return missing if b is None else f"{b:g}"
 
 
+def has_bools(v: Any) -> bool:
+    """Whether ``v`` holds a True/False (which NumPy would silently read as 1/0)."""
+    if isinstance(v, np.ndarray) and v.dtype.kind in "iuf":
+        return False
+    return any(isinstance(e, bool | np.bool_) for e in np.asarray(v, dtype=object).flat)
+
+
 def _as_float(v: Any, what: str) -> np.ndarray:
-    numbers = isinstance(v, np.ndarray) and v.dtype.kind in "iuf"
-    if not numbers and any(isinstance(e, bool | np.bool_) for e in np.asarray(v, dtype=object).flat):
+    kind = np.asarray(v).dtype.kind
+    if kind in "cmM":  # complex would lose its imaginary part, dates would become nanoseconds
+        raise CurvecastError(f"{what} must be real numbers; found {'complex' if kind == 'c' else 'date/time'} values")
+    if has_bools(v):
         raise CurvecastError(f"{what} must be numeric; found a true/false value")
     try:
         arr = np.asarray(v, dtype=float)

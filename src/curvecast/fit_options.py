@@ -142,14 +142,23 @@ class FitOptions:
                 f"compare takes two sources (A and B), each with its --curve or none, or one file and two curves "
                 f"(--curve A_NAME --curve B_NAME); got {len(sources)} source(s) and {len(curves)} --curve"
             )
+        saved = [is_fit(path) for path, _ in sides]
+        given = [flag(k) for k in self.needing_a_fit() if k != "seed"]  # the seed also pairs the draws
+        if all(saved) and given:
+            raise CurvecastError(
+                f"A and B are saved fits, answered as they were fitted: {', '.join(given)} would need new fits; "
+                f"drop {'them' if given[1:] else 'it'}, or pass the data files to fit again"
+            )
         read: list[tuple[str | Path, FitOptions, CurveData | None]] = []
-        for i, (path, name) in enumerate(sides):
-            if is_fit(path) and name is not None:
+        for i, ((path, name), fitted) in enumerate(zip(sides, saved, strict=True)):
+            if fitted and name is not None:
                 raise CurvecastError(f"{path} is a saved fit of one curve; drop --curve for it")
-            o = self.for_saved_fit() if is_fit(path) else replace(self, curve=name, seed=self.seed + i)
-            data = None if is_fit(path) else o.curve_data(path)
+            o = self.for_saved_fit() if fitted else replace(self, curve=name, seed=self.seed + i)
+            data = None if fitted else o.curve_data(path)
             if data is not None and target is not None:
                 data.check_target(target)
+            if data is not None and given and any(saved):  # said, never silently half-applied
+                data = data.with_notes(f"{', '.join(given)} fit this side only; the other is a saved fit, as fitted")
             read.append((path, o, data))
         a, b = (o.saved_fit(path) if data is None else fit_curve(data, o) for path, o, data in read)
         return a, b

@@ -204,6 +204,20 @@ def fit(
         if n is None or y is None:
             raise CurvecastError("pass n and y, or data=CurveData(...)")
         data = CurveData(n, y, increasing=increasing, metric_min=metric_min, metric_max=metric_max, name=name)
+    else:
+        given = {
+            "n": n is not None,
+            "y": y is not None,
+            "increasing": increasing is not True,
+            "metric_min": metric_min is not None,
+            "metric_max": metric_max is not None,
+            "name": name != "curve",
+        }
+        if any(given.values()):  # the CurveData says these: never drop them silently
+            raise CurvecastError(
+                f"data=CurveData(...) already holds the curve; drop {', '.join(k for k, v in given.items() if v)} "
+                "(or pass them to CurveData)"
+            )
     pset = resolve_priors(priors)
     _check_sampler(draws, tune, chains, target_accept, seed)
     kw: dict[str, Any] = {

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from curvecast.data import CurveData
+from curvecast.data import CurveData, has_bools
 from curvecast.diagnostics import ACTIVE_WEIGHT, Diagnostics
 from curvecast.discrepancy import Discrepancy
 from curvecast.errors import CurvecastError
@@ -31,6 +31,8 @@ DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
 def as_sizes(n: Any) -> np.ndarray:
+    if has_bools(n):
+        raise CurvecastError("query sizes n must be numbers; found a true/false value")
     arr = np.atleast_1d(np.asarray(n, dtype=float))
     if arr.ndim != 1 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise CurvecastError("query sizes n must be finite numbers > 0")
@@ -43,6 +45,17 @@ def check_prob(p: float, what: str = "prob") -> float:
     return float(p)
 
 
+def positive_number(v: Any, flag: str) -> float:
+    """``v`` as one finite number > 0, else an error naming ``flag`` (a list or True is no number)."""
+    try:
+        x = float(v) if np.ndim(v) == 0 and not has_bools(v) else math.nan
+    except (TypeError, ValueError):
+        x = math.nan
+    if not (math.isfinite(x) and x > 0):
+        raise CurvecastError(f"{flag} must be a number > 0, got {v!r}")
+    return x
+
+
 def check_query(target: float | None = None, **options: Any) -> Callable[[CurveData], None]:
     """Check a query's options before any sampling (sizes ``at``, ``interval``, ``prob``, ``step``,
     ``from_n``, ``max_n``); returns the check of ``target`` against a curve's bounds, to run once the data
@@ -53,9 +66,8 @@ def check_query(target: float | None = None, **options: Any) -> Callable[[CurveD
         if options.get(k) is not None:
             check_prob(options[k], "--" + k)
     for k, flag in (("step", "--step"), ("from_n", "--from"), ("max_n", "--max-n")):
-        v = options.get(k)
-        if v is not None and not (math.isfinite(v) and v > 0):
-            raise CurvecastError(f"{flag} must be a number > 0, got {v}")
+        if options.get(k) is not None:
+            positive_number(options[k], flag)
     return lambda data: None if target is None else data.check_target(target)
 
 
@@ -234,12 +246,8 @@ class Forecast:
 
     def gain(self, step: float, from_n: float | None = None, interval: float = 0.9) -> dict[str, Any]:
         """Improvement (in the metric's good direction) from ``from_n`` to ``from_n + step``."""
-        check_prob(interval, "interval")
-        if not np.isfinite(step) or step <= 0:
-            raise CurvecastError(f"step must be a number > 0, got {step}")
-        n0 = float(from_n) if from_n is not None else self.data.n_ref
-        if not (np.isfinite(n0) and n0 > 0):
-            raise CurvecastError(f"the start size (--from) must be a number > 0, got {from_n}")
+        check_query(step=step, from_n=from_n, interval=interval)
+        step, n0 = float(step), self.data.n_ref if from_n is None else float(from_n)
         lat = self.latent([n0, n0 + step])
         d = self.data.sign * (lat[:, 1] - lat[:, 0])
         lo, hi = np.quantile(d, [(1 - interval) / 2, 1 - (1 - interval) / 2])

@@ -58,7 +58,7 @@ import numpy as np
 from curvecast.data import CurveData
 from curvecast.discrepancy import Discrepancy
 from curvecast.errors import CurvecastError, DiagnosticsWarning
-from curvecast.results import as_sizes, check_prob
+from curvecast.results import as_sizes, check_prob, positive_number
 from curvecast.units import Costs, amount, units
 
 if TYPE_CHECKING:
@@ -308,7 +308,7 @@ def check_options(
     if at is not None and prob is not None:
         raise CurvecastError("pass either --at N (is the target reached at N?) or --prob P (n needed), not both")
     if at is not None:
-        as_sizes(at)
+        positive_number(at, "--at")
     if prob is not None:
         check_prob(prob, "--prob")
     check_prob(confidence, "--confidence")

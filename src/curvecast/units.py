@@ -14,6 +14,7 @@ for one more training run at size ``n``.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +86,7 @@ class Costs:
 
     def __post_init__(self) -> None:
         for label, v in (("--cost-per-sample", self.per_sample), ("--fixed-cost", self.fixed)):
-            if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
+            if isinstance(v, bool | np.bool_) or not (isinstance(v, numbers.Real) and math.isfinite(v) and v >= 0):
                 raise CurvecastError(f"{label} must be a number >= 0, got {v}")
 
     @classmethod
@@ -102,12 +103,14 @@ class Costs:
 
 
 def costed_need(f: Forecast, target: float, prob: float = 0.8, costs: Costs | None = None) -> dict[str, Any]:
-    """:meth:`Forecast.need` in the curve's units; with ``costs``, the budget at ``prob``:
-    the extra samples' cost plus one training run's fixed cost (``inf`` when never reached)."""
+    """:meth:`Forecast.need` in the curve's units; with ``costs``, the budget at ``prob``: the extra
+    samples' cost plus one training run's fixed cost (``inf`` when never reached; 0 when the data at
+    hand already reach the target with ``prob``: no run is needed)."""
     out = f.need(target, prob=prob, cost_per_sample=None if costs is None else costs.per_sample)
     if costs is not None:
         out["fixed_cost"] = costs.fixed
-        out["budget_at_prob"] = out["cost_at_prob"] + costs.fixed if math.isfinite(out["n_needed"]) else math.inf
+        run = costs.fixed if out["extra_samples"] > 0 else 0.0
+        out["budget_at_prob"] = out["cost_at_prob"] + run if math.isfinite(out["n_needed"]) else math.inf
     return out | units(f.data)
 
 
