@@ -195,3 +195,10 @@ def test_the_api_never_writes_over_a_data_file_or_into_a_directory(tmp_path, wri
     with pytest.raises(CurvecastError, match=match):
         write(f, target)
     assert name != "data.csv" or target.read_text() == "n,metric\n1,0.1\n"
+
+
+def test_a_plot_refuses_a_right_edge_that_is_no_number(tmp_path):
+    f = cc.load(_copy(tmp_path))
+    with pytest.raises(CurvecastError, match="--max-n must be a number > 0, got nan"):
+        cc.plot_forecast(f, tmp_path / "fan.png", max_n=float("nan"))  # drew an empty fan
+    assert not (tmp_path / "fan.png").exists()

@@ -9,12 +9,12 @@ import numpy as np
 
 from curvecast.errors import CurvecastError
 from curvecast.outputs import FIGURE_SUFFIXES, check_output, save_figure
-from curvecast.results import Forecast
+from curvecast.results import Forecast, positive_number
 
 
 def n_grid(forecast: Forecast, max_n: float | None = None, num: int = 120) -> np.ndarray:
     d = forecast.data
-    hi = max_n if max_n is not None else d.n_ref * 20
+    hi = positive_number(max_n, "--max-n") if max_n is not None else d.n_ref * 20
     if hi <= d.n.min():
         raise CurvecastError(f"--max-n {hi:g} must exceed the smallest observed n ({d.n.min():g})")
     return np.geomspace(d.n.min() / 1.5, hi, num)
