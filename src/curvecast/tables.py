@@ -3,6 +3,10 @@
 A line is text with key numbers in ``**bold**`` (Markdown). The CLI prints these blocks with rich
 (``curvecast.console.show``), the HTML report renders the same tables, and in a notebook
 ``Table.to_frame()`` gives a DataFrame. Nothing here samples or decides; it only lays numbers out.
+
+Each function takes the answer its command prints with ``--json``: for ``need``, ``gain``, ``next_run``
+and ``comparison`` that is the library's own dict (``Forecast.need`` or ``costed_need``, ``costed_gain``,
+``next_run``, ``compare``); ``prob`` and ``predict`` take the small dicts their docstrings name.
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ def pooled(pf: PooledFit, r: dict[str, Any]) -> list[Block]:
 
 
 def prob(f: Forecast, r: dict[str, Any]) -> list[Block]:
+    """``{target, at, measured, probability}``: P(reach) at each size (``probability``: one number per size)."""
     d, kind = f.data, ("a new measurement" if r["measured"] else "the curve")
     ps = zip(r["at"], r["probability"] if len(r["at"]) > 1 else [r["probability"]], strict=True)
     out: list[Block] = [
@@ -124,6 +129,7 @@ def need(f: Forecast, r: dict[str, Any]) -> list[Block]:
 
 
 def predict(f: Forecast, r: dict[str, Any]) -> list[Block]:
+    """``{interval, predictions}``: ``Forecast.predict``'s rows (``to_dict("records")``) at that interval."""
     level, bands = f"{r['interval']:.0%}", [("lower", "upper"), ("measured_lower", "measured_upper")]
     rows = [
         [f"{p['n']:,.0f}", f"{p['median']:.4f}", *(f"{p[a]:.4f} - {p[b]:.4f}" for a, b in bands)]
@@ -134,6 +140,7 @@ def predict(f: Forecast, r: dict[str, Any]) -> list[Block]:
 
 
 def gain(f: Forecast, g: dict[str, Any]) -> list[Block]:
+    """What the next data buy: ``units.costed_gain``'s answer (with or without costs)."""
     d, (lo, hi), level = f.data, g["interval"], f"{g['interval_level']:.0%}"
     rows = [[f"expected improvement ({d.y_unit})", f"{g['mean']:+.4f}"], ["median", f"{g['median']:+.4f}"]]
     rows += [[f"{level} interval", f"{lo:+.4f} to {hi:+.4f}"], [f"{d.y_unit} {g['rate_label']}", f"{g['rate']:+.5g}"]]
