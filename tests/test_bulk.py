@@ -147,10 +147,12 @@ def test_fit_pooled_notes_prior_sections_it_does_not_use(two_curves, tmp_path):
 
 def test_fit_pool_uses_the_priors_and_honours_strict(two_curves, tmp_path):
     priors = tmp_path / "p.toml"
-    priors.write_text('[pow3]\nalpha = { dist = "LogNormal", mu = -1.1, sigma = 0.5 }\n')
+    pow4 = '[pow4]\nalpha = { dist = "LogNormal", mu = -1.1, sigma = 0.5 }\n'
+    priors.write_text('[pow3]\nalpha = { dist = "LogNormal", mu = -1.1, sigma = 0.5 }\n' + pow4)
     out = tmp_path / "pooled.nc"
     r = run("fit", two_curves, "-o", out, "--pool", "--priors", priors, "--strict", *SMALL, "--json")
     res = json.loads(r.stdout)
+    assert r.stderr.count("note: the priors' [pow4] section is unused: the model is pow3") == 1  # once, not per curve
     assert r.exit_code == (3 if res["diagnostics"]["problems"] else 0), r.output
     assert set(res["curves"]) == {COCO, BDD} and res["family"] == "pow3"
     assert {"mu_alpha", "tau_alpha"} <= set(res["hyper"])

@@ -119,6 +119,8 @@ def fit(
     paths = pooled_paths(output, [c.name for c in curves], inputs=(data,))
     with console.progress(not as_json, f"Sampling a pooled {o.model} model of {len(curves)} curves..."):
         pf = cc.fit_pooled(curves, **o.fit_kwargs())
+    read = {c.name: len(c.notes) for c in curves}  # what the fit adds (prior-file sections left unused), once
+    console.notes(dict.fromkeys(n for name, f in pf.fits.items() for n in f.data.notes[read[name] :]))
     r: dict[str, Any] = {"family": pf.family.name, "hyper": pf.hyper_summary(), "curves": {}}
     for name, f in pf.fits.items():
         cc.save(f, paths[name])
