@@ -174,3 +174,19 @@ def test_need_costs():
     assert r["expected_cost_if_reached"] > 1e6 * r["median_cost_if_reached"]
     with pytest.raises(CurvecastError, match="cost per sample"):
         f.need(0.5, cost_per_sample=-1)
+
+
+def test_sizes_below_one_read_as_written_not_rounded_to_zero():
+    from curvecast import tables
+    from curvecast.formats import size
+
+    assert [size(v) for v in (0.5, 2.6, 12.0, 11_829.4, float("inf"))] == ["0.5", "2.6", "12", "11,829", "never"]
+    assert size(61_234, words=True) == "61,200"
+    days = CurveData([0.25, 0.5, 1, 2], [0.2, 0.25, 0.3, 0.34], x_unit="GPU-days")
+    s = 1000
+    f = make_fit({"y_ref": np.full(s, 0.34), "room": np.full(s, 0.25), "alpha": np.full(s, 0.5),
+                  "sigma": np.full(s, 0.01)}, data=days)  # fmt: skip
+    text = tables.prob(f, {"target": 0.3, "at": [0.5, 3.5], "measured": False, "probability": [0.1, 0.9]})
+    assert "at 0.5 GPU-days" in text[0] and "at 3.5 GPU-days" in text[1]
+    gain = tables.gain(f, cc.costed_gain(f, 0.5))[0]
+    assert gain.title.startswith("Gain from 2 to 2.5 GPU-days")

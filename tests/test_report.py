@@ -16,9 +16,11 @@ from chromium import Browser, find_chromium, page_url
 from typer.testing import CliRunner
 
 import curvecast as cc
-from curvecast.answers import Question, answers, count, nice, num, pct
+from curvecast.answers import Question, answers, num, pct
 from curvecast.cli import app
 from curvecast.errors import CurvecastError
+from curvecast.formats import nice
+from curvecast.formats import size as count
 
 runner = CliRunner()
 QUESTION = {"target": 0.5, "at": [100_000], "cost_per_sample": 0.05}

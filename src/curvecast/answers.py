@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from curvecast.formats import nice, size
 from curvecast.results import Forecast, check_query
 from curvecast.units import Costs, units
 
@@ -23,13 +24,6 @@ DEFAULT_AT = (2.0, 10.0)
 DEFAULT_STEPS = (0.25, 0.5, 1.0, 3.0)
 #: with --step S: these multiples of S
 STEP_MULTIPLES = (1.0, 2.0, 5.0, 10.0)
-
-
-def nice(v: float, digits: int = 2) -> float:
-    """``v`` rounded to ``digits`` significant figures (12,345 -> 12,000)."""
-    if v == 0 or not math.isfinite(v):
-        return v
-    return float(round(v, digits - 1 - math.floor(math.log10(abs(v)))))
 
 
 def num(v: float, digits: int = 3, sign: bool = False, like: float | None = None) -> str:
@@ -49,13 +43,6 @@ def pct(p: float) -> str:
     if 0.99 < p < 1:
         return "> 99%"
     return f"{p:.0%}"
-
-
-def count(v: float, words: bool = False) -> str:
-    """A number of samples: ``12,345`` (``words``: ``12,300``, three significant figures); ``never`` if infinite."""
-    if not math.isfinite(v):
-        return "never"
-    return f"{nice(v, 3) if words and v >= 1000 else v:,.0f}"
 
 
 @dataclass(frozen=True)
@@ -153,10 +140,10 @@ def sentences(a: dict[str, Any], metric: str | None = None) -> list[str]:
         m = r["median"]
         band = f"{num(m)} ({level}: {num(r['lower'], like=m)} to {num(r['upper'], like=m)})"
         if t is None:
-            out.append(f"At **{count(r['n'])}** {unit} the forecast of {metric} is **{band}**.")
+            out.append(f"At **{size(r['n'])}** {unit} the forecast of {metric} is **{band}**.")
         else:
             out.append(
-                f"At **{count(r['n'])}** {unit}, P({metric} {op} {num(t)}) = **{pct(r['p_reach'])}**; "
+                f"At **{size(r['n'])}** {unit}, P({metric} {op} {num(t)}) = **{pct(r['p_reach'])}**; "
                 f"the forecast is {band}."
             )
     need = a["need"]
@@ -169,7 +156,7 @@ def sentences(a: dict[str, Any], metric: str | None = None) -> list[str]:
             )
     g = a["next"][0]
     out.append(
-        f"The next **{count(g['step'])}** {unit} (to {count(g['to_n'])}) improve {metric} by "
+        f"The next **{size(g['step'])}** {unit} (to {size(g['to_n'])}) improve {metric} by "
         f"**{num(g['mean'], sign=True)}** on average ({level}: {num(g['lower'], sign=True, like=g['mean'])} to "
         f"{num(g['upper'], sign=True, like=g['mean'])})."
     )
@@ -184,8 +171,8 @@ def sentences(a: dict[str, Any], metric: str | None = None) -> list[str]:
 def _need_sentence(need: dict[str, Any], metric: str, op: str, p: float, n_now: float, unit: str) -> str:
     t, n = need["target"], need["n_needed"]
     lo, hi = need["interval"]
-    crossing = f"the curve crosses {num(t)} at a median of {count(need['n_median'], True)} {unit}"
-    crossing += f" ({need['interval_level']:.0%}: {count(lo, True)} to {count(hi, True)})"
+    crossing = f"the curve crosses {num(t)} at a median of {size(need['n_median'], True)} {unit}"
+    crossing += f" ({need['interval_level']:.0%}: {size(lo, True)} to {size(hi, True)})"
     never = f"P(never reached) = {pct(need['p_never'])}"
     if not math.isfinite(n):
         return (
@@ -195,13 +182,13 @@ def _need_sentence(need: dict[str, Any], metric: str, op: str, p: float, n_now: 
     if n <= n_now:
         return (
             f"The target ({metric} {op} {num(t)}) is already reached with {p:.0%} probability at the "
-            f"{count(n_now)} {unit} measured (P = {pct(need['p_reached_now'])})."
+            f"{size(n_now)} {unit} measured (P = {pct(need['p_reached_now'])})."
         )
     cost = ""
     if "cost_at_prob" in need:
         one = unit[:-1] if unit.endswith("s") and not unit.endswith("ss") else unit  # "per image"
         cost = f", costing about **{num(nice(need['cost_at_prob'], 3))}** at {need['cost_per_sample']:g} per {one}"
     return (
-        f"To reach {metric} {op} {num(t)} with {p:.0%} probability takes about **{count(n, True)}** {unit} in all, "
-        f"{count(n - n_now, True)} more than the {count(n_now)} measured{cost}; {crossing}; {never}."
+        f"To reach {metric} {op} {num(t)} with {p:.0%} probability takes about **{size(n, True)}** {unit} in all, "
+        f"{size(n - n_now, True)} more than the {size(n_now)} measured{cost}; {crossing}; {never}."
     )

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from curvecast.data import CurveData
+from curvecast.formats import size
 from curvecast.results import CurveFit, Forecast
 
 #: a point is flagged when its leave-one-out PIT lies outside [TAIL, 1 - TAIL]
@@ -102,7 +103,7 @@ def point_checks(fit: CurveFit) -> list[dict[str, Any]]:
     below = d.sign * (pit[bad] - 0.5) < 0  # worse than the fit says
     top = np.sort(np.unique(d.n))[-2:]
     points = [[float(d.n[i]), float(d.y[i])] for i in bad]
-    shown = ", ".join(f"n={p[0]:,.0f} y={p[1]:.4g}" for p in points)
+    shown = ", ".join(f"n={size(p[0])} y={p[1]:.4g}" for p in points)
     if np.all(below) and np.all(np.isin(d.n[bad], top)):
         return [
             {

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from curvecast.errors import CurvecastError
+from curvecast.formats import size
 from curvecast.results import as_sizes, check_prob
 from curvecast.units import amount
 
@@ -186,7 +187,7 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
     lead = c["a_leads_at_start"]
     if c["median"] is not None and abs(2 * lead - 1) < CLEAR:  # the pairs cross, but neither leads first
         lines.append(
-            f"no clear crossing: the better curve changes within {lo:,.0f} - {amount(hi, x)} in "
+            f"no clear crossing: the better curve changes within {size(lo)} - {amount(hi, x)} in "
             f"{c['p_cross']:.0%} of the pairs, A leading first in {lead:.0%} of them: the data cannot tell A from B"
         )
     elif c["median"] is not None:
@@ -195,11 +196,11 @@ def summary_lines(r: dict[str, Any]) -> list[str]:
         ci = c["interval"]
         lines.append(
             f"crossing: {before} is better up to about {amount(c['median'], x)} and {after} after it "
-            f"({r['interval_level']:.0%} interval {ci[0]:,.0f} - {ci[1]:,.0f}; P(they cross) = {c['p_cross']:.2f})"
+            f"({r['interval_level']:.0%} interval {size(ci[0])} - {size(ci[1])}; P(they cross) = {c['p_cross']:.2f})"
         )
     else:
         lines.append(
-            f"no crossing within {lo:,.0f} - {amount(hi, x)} "
+            f"no crossing within {size(lo)} - {amount(hi, x)} "
             f"(probability {c['p_no_cross']:.2f}; P(they cross) = {c['p_cross']:.2f})"
         )
     if "reach" in r:

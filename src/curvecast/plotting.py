@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from curvecast.errors import CurvecastError
+from curvecast.formats import size
 from curvecast.outputs import FIGURE_SUFFIXES, check_output, save_figure
 from curvecast.results import Forecast, positive_number
 
@@ -39,7 +40,11 @@ def plot_fan(
         need = forecast.need(target, prob=prob)
         if 0 < need["n_needed"] <= n[-1]:  # only when it falls inside the plotted range
             ax.axvline(
-                need["n_needed"], color="tab:red", lw=1, ls=":", label=f"P={prob:g}: {need['n_needed']:,.0f} {d.x_unit}"
+                need["n_needed"],
+                color="tab:red",
+                lw=1,
+                ls=":",
+                label=f"P={prob:g}: {size(need['n_needed'])} {d.x_unit}",
             )
     ax.set_xscale("log")
     ax.set_xlabel(x_label(forecast))
@@ -83,10 +88,10 @@ def plot_pair(a: Forecast, b: Forecast, result: dict[str, Any], ax: Any, target:
     c = result["crossing"]
     if c["median"] is not None:
         ax.axvspan(*c["interval"], color="tab:red", alpha=0.1, label=f"{result['interval_level']:.0%} crossing")
-        ax.axvline(c["median"], color="tab:red", lw=1.2, ls="--", label=f"crossing {c['median']:,.0f} {a.data.x_unit}")
+        ax.axvline(c["median"], color="tab:red", lw=1.2, ls="--", label=f"crossing {size(c['median'])} {a.data.x_unit}")
         ax.set_title(f"A and B cross with probability {c['p_cross']:.2f}", fontsize=9)
     else:
-        ax.set_title(f"no crossing up to {hi:,.0f} {a.data.x_unit} (probability {c['p_no_cross']:.2f})", fontsize=9)
+        ax.set_title(f"no crossing up to {size(hi)} {a.data.x_unit} (probability {c['p_no_cross']:.2f})", fontsize=9)
     if target is not None:
         ax.axhline(target, color="tab:red", ls=":", lw=1, label=f"target {target:g}")
     ax.set_xscale("log")

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 
 from curvecast import tables
-from curvecast.answers import Question, answers, count, metric_name, num, pct, sentences
+from curvecast.answers import Question, answers, metric_name, num, pct, sentences
 from curvecast.diagnostics import ESS_MIN, RHAT_MAX
+from curvecast.formats import size
 from curvecast.outputs import atomic_write, check_output
 from curvecast.plotting import plot_fan, plot_reach
 from curvecast.results import Forecast
@@ -128,19 +129,19 @@ def render(fit: Forecast, q: Question, a: dict[str, Any], *, source: str | None,
 def _question(a: dict[str, Any], name: str) -> str:
     op = "≥" if a["increasing"] else "≤"
     if a["target"] is None:
-        sizes = " and ".join(count(r["n"]) for r in a["at"])
+        sizes = " and ".join(size(r["n"]) for r in a["at"])
         return f"What will {name} be at {sizes} {a['x_unit']}, and what does more data buy?"
     t = num(a["target"])
     return (
         f"How many {a['x_unit']} does {name} {op} {t} take, with {a['prob']:.0%} probability? "
-        f"And how likely is {name} {op} {t} at {' and '.join(count(r['n']) for r in a['at'])} {a['x_unit']}?"
+        f"And how likely is {name} {op} {t} at {' and '.join(size(r['n']) for r in a['at'])} {a['x_unit']}?"
     )
 
 
 def _answers(fit: Forecast, q: Question, a: dict[str, Any], name: str, source: str | None) -> str:
     d = fit.data
     items = "".join(f"<li>{md(s)}</li>" for s in sentences(a, name))
-    data = f"{d.n.size} measurements at {count(d.n.min())} to {count(d.n_ref)} {a['x_unit']}"
+    data = f"{d.n.size} measurements at {size(d.n.min())} to {size(d.n_ref)} {a['x_unit']}"
     where = f" from <code>{esc(source)}</code>" if source else ""
     return (
         '<section id="answers">\n<h2>The question and the answers</h2>\n'
@@ -177,7 +178,7 @@ def _plots(fit: Forecast, q: Question, a: dict[str, Any], name: str) -> str:
         )
         out += f'\n<figure id="fig-reach">{reach}<figcaption>{rcap}</figcaption></figure>'
     rows = [
-        [count(r["n"]), num(r["median"]), f"{num(r['lower'], like=r['median'])} to {num(r['upper'], like=r['median'])}"]
+        [size(r["n"]), num(r["median"]), f"{num(r['lower'], like=r['median'])} to {num(r['upper'], like=r['median'])}"]
         + ([pct(r["p_reach"])] if t is not None else [])
         for r in a["at"]
     ]
@@ -192,14 +193,14 @@ def _next(a: dict[str, Any], name: str) -> str:
     header += ["cost"] if a["next"] and "cost" in a["next"][0] else []
     rows = []
     for r in a["next"]:
-        row = [count(r["step"]), count(r["to_n"]), num(r["mean"], sign=True)]
+        row = [size(r["step"]), size(r["to_n"]), num(r["mean"], sign=True)]
         row.append(f"{num(r['lower'], sign=True, like=r['mean'])} to {num(r['upper'], sign=True, like=r['mean'])}")
         row += [pct(r["p_reach"])] if "p_reach" in r else []
         row += [money(r["cost"])] if "cost" in r else []
         rows.append(row)
     return (
         '<section id="next">\n<h2>What the next data buy</h2>\n'
-        f"<p>Improvement of {esc(name)} (in its good direction) from the {esc(count(a['n_current']))} "
+        f"<p>Improvement of {esc(name)} (in its good direction) from the {esc(size(a['n_current']))} "
         f"{esc(a['x_unit'])} measured, for several amounts of new data. Returns diminish: each new one buys "
         "less than the last.</p>\n" + table(header, rows, set(range(len(header)))) + "\n</section>"
     )
@@ -207,7 +208,7 @@ def _next(a: dict[str, Any], name: str) -> str:
 
 def _data(fit: Forecast, a: dict[str, Any], source: str | None, name: str) -> str:
     d = fit.data
-    rows = [[count(n), num(y, 4)] for n, y in zip(d.n, d.y, strict=True)]
+    rows = [[size(n), num(y, 4)] for n, y in zip(d.n, d.y, strict=True)]
     reps = " Several measurements at one size are replicates, kept as such." if d.has_replicates else ""
     where = f"Source: <code>{esc(source)}</code>. " if source else ""
     return (

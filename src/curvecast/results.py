@@ -25,6 +25,7 @@ from curvecast.diagnostics import ACTIVE_WEIGHT, Diagnostics
 from curvecast.discrepancy import Discrepancy
 from curvecast.errors import CurvecastError
 from curvecast.families import Family, Scale
+from curvecast.formats import size
 from curvecast.priors import Prior
 
 DEFAULT_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -227,7 +228,7 @@ class Forecast:
         first = d.y[d.n == d.n.min()]
         if np.all(d.sign * (first - target) >= 0):  # met already at the smallest size measured
             out["note"] = (
-                f"every measurement at the smallest size ({d.n.min():,.0f}) already meets {target:g}: the sizes "
+                f"every measurement at the smallest size ({size(d.n.min())}) already meets {target:g}: the sizes "
                 "below it are the curve extrapolated backwards; is the target on the metric's scale "
                 "(a fraction vs a percentage)?"
             )

@@ -58,6 +58,7 @@ import numpy as np
 from curvecast.data import CurveData
 from curvecast.discrepancy import Discrepancy
 from curvecast.errors import CurvecastError, DiagnosticsWarning
+from curvecast.formats import size
 from curvecast.results import as_sizes, check_prob, positive_number
 from curvecast.units import Costs, amount, units
 
@@ -397,8 +398,8 @@ def next_run(
         raise CurvecastError("no candidate size above the current data; pass --candidates n1,n2,...")
     if cands.min() <= d.n_ref:  # a candidate is the total size of the next run, so more than the data has
         raise CurvecastError(
-            f"--candidates are total sizes and must exceed the largest measured n ({d.n_ref:,.0f}); "
-            f"got {cands.min():,.0f}: to add 20,000 {d.x_unit}, pass {d.n_ref + 20_000:.0f}"
+            f"--candidates are total sizes and must exceed the largest measured n ({size(d.n_ref)}); "
+            f"got {size(cands.min())}: to add 20,000 {d.x_unit}, pass {d.n_ref + 20_000:.0f}"
         )
     if method == "refit" and refit is None:
         refit = default_refit(f, seed)
@@ -469,11 +470,11 @@ def recommend(question: Question, now: dict[str, Any], rows: list[dict[str, Any]
             answer = f"{what} = {now['p']:.2f}"
         elif now["p_beyond"] >= c:  # the cap, not an interval: out of reach in practice
             answer = (f"with probability {now['p_beyond']:.2f} {what} lies beyond {amount(question.cap, unit)} "
-                      f"({question.cap / f.data.n_ref:,.0f}x the data), out of reach in practice")  # fmt: skip
+                      f"({size(question.cap / f.data.n_ref)}x the data), out of reach in practice")  # fmt: skip
         elif now["p_now"] >= c:
             answer = f"with probability {now['p_now']:.2f} it is reached at {amount(f.data.n_ref, unit)} already"
         else:
-            answer = f"{what} lies in {now['lower']:,.0f} - {amount(now['upper'], unit)}"
+            answer = f"{what} lies in {size(now['lower'])} - {amount(now['upper'], unit)}"
         return {"action": "stop", "reason": "decided",
                 "message": f"stop: the question is already decided at confidence {c:g}: {answer}"}  # fmt: skip
     best = max(r["expected_reduction"] for r in rows)
@@ -485,7 +486,7 @@ def recommend(question: Question, now: dict[str, Any], rows: list[dict[str, Any]
     pick = min(good, key=lambda r: (r.get("cost", r["extra"]), r["n"]))
     money = f", cost {pick['cost']:,.2f}" if "cost" in pick else ""
     msg = (
-        f"run at {amount(pick['n'], f.data.x_unit)} (+{pick['extra']:,.0f}{money}): expected to cut the "
+        f"run at {amount(pick['n'], f.data.x_unit)} (+{size(pick['extra'])}{money}): expected to cut the "
         f"uncertainty from {now['uncertainty']:.3g} to {pick['uncertainty_after']:.3g}; "
         f"it settles the question with probability {pick['p_settles']:.2f}"
     )

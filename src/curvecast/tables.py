@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from curvecast.formats import size
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -44,9 +46,11 @@ Block = str | Table
 BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
-def n(v: float, fmt: str = ",.0f", never: str = "never") -> str:
-    """A size (or a cost with ``fmt``); ``never`` where it is infinite."""
-    return f"{v:{fmt}}" if math.isfinite(v) else never
+def n(v: float, fmt: str | None = None, never: str = "never") -> str:
+    """A size (:func:`curvecast.units.size`), or a cost with ``fmt``; ``never`` where it is infinite."""
+    if not math.isfinite(v):
+        return never
+    return size(v) if fmt is None else f"{v:{fmt}}"
 
 
 def caption(f: Forecast | PooledFit) -> str:
@@ -92,7 +96,7 @@ def prob(f: Forecast, r: dict[str, Any]) -> list[Block]:
     d, kind = f.data, ("a new measurement" if r["measured"] else "the curve")
     ps = zip(r["at"], r["probability"] if len(r["at"]) > 1 else [r["probability"]], strict=True)
     out: list[Block] = [
-        f"P({d.y_unit} {op(d.increasing)} {r['target']:g} at {at:,.0f} {d.x_unit}) = **{p:.2f}**  ({kind})"
+        f"P({d.y_unit} {op(d.increasing)} {r['target']:g} at {size(at)} {d.x_unit}) = **{p:.2f}**  ({kind})"
         for at, p in ps
     ]
     return out + [caption(f)] + ([] if f.bounded else [f"{NO_ASYMPTOTE} of the family, not a finding."])
@@ -104,14 +108,14 @@ def need(f: Forecast, r: dict[str, Any]) -> list[Block]:
     x = d.x_unit
     rows = [
         [f"{x} for P(reach) = {p:g}", n(r["n_needed"])],
-        [f"more than the {now:,.0f} measured", n(max(r["n_needed"] - now, 0))],
+        [f"more than the {size(now)} measured", n(max(r["n_needed"] - now, 0))],
     ]
     rows += [[f"median {x} at which it is reached", n(r["n_median"])]]
     rows += [
         [f"{r['interval_level']:.0%} interval of those {x}", f"{n(lo)} - {n(hi)}"],
         ["P(never reached)", f"{r['p_never']:.2f}"],
     ]
-    rows += [[f"P(already reached at {now:,.0f} {x})", f"{r['p_reached_now']:.2f}"]]
+    rows += [[f"P(already reached at {size(now)} {x})", f"{r['p_reached_now']:.2f}"]]
     if "cost_at_prob" in r:
         rows += [
             [f"cost of the {x} beyond the data (at {r['cost_per_sample']:g} each)", n(r["cost_at_prob"], ",.2f", "n/a")]
@@ -132,7 +136,7 @@ def predict(f: Forecast, r: dict[str, Any]) -> list[Block]:
     """``{interval, predictions}``: ``Forecast.predict``'s rows (``to_dict("records")``) at that interval."""
     level, bands = f"{r['interval']:.0%}", [("lower", "upper"), ("measured_lower", "measured_upper")]
     rows = [
-        [f"{p['n']:,.0f}", f"{p['median']:.4f}", *(f"{p[a]:.4f} - {p[b]:.4f}" for a, b in bands)]
+        [f"{size(p['n'])}", f"{p['median']:.4f}", *(f"{p[a]:.4f} - {p[b]:.4f}" for a, b in bands)]
         for p in r["predictions"]
     ]
     cols = [f.data.x_unit, f"median {f.data.y_unit}", f"{level} curve", f"{level} measured"]
@@ -146,13 +150,13 @@ def gain(f: Forecast, g: dict[str, Any]) -> list[Block]:
     rows += [[f"{level} interval", f"{lo:+.4f} to {hi:+.4f}"], [f"{d.y_unit} {g['rate_label']}", f"{g['rate']:+.5g}"]]
     if "cost" in g:
         c_lo, c_hi = (n(c, ",.2f", "unbounded") for c in g["cost_per_metric_interval"])
-        rows += [[f"cost of the {g['step']:,.0f} {d.x_unit}", f"{g['cost']:,.2f}"]]
+        rows += [[f"cost of the {size(g['step'])} {d.x_unit}", f"{g['cost']:,.2f}"]]
         rows += [[f"cost {g['metric_step_label']} gained (median)", n(g["cost_per_metric_step"], ",.2f", "unbounded")]]
         rows += [
             [f"{level} interval of that cost", f"{c_lo} - {c_hi}"],
             ["P(the step gains nothing)", f"{g['p_no_gain']:.2f}"],
         ]
-    title = f"Gain from {g['from_n']:,.0f} to {g['to_n']:,.0f} {d.x_unit} ({d.name})"
+    title = f"Gain from {size(g['from_n'])} to {size(g['to_n'])} {d.x_unit} ({d.name})"
     return [Table(title, ["quantity", "value"], rows, caption(f))]
 
 
@@ -163,7 +167,7 @@ def families(fams: list[dict[str, Any]]) -> list[Block]:
 
 
 def demo(f: Forecast, r: dict[str, Any]) -> list[Block]:
-    sizes, (lo, hi) = ", ".join(f"{v:,.0f}" for v in f.data.n), r["gain"]["interval"]
+    sizes, (lo, hi) = ", ".join(f"{size(v)}" for v in f.data.n), r["gain"]["interval"]
     return [
         f"**{f.data.name}**: SSD ResNet-101 on COCO, mAP measured at {sizes} images",
         f"1. P(mAP >= 0.5 at 100,000 images) = **{r['prob']:.2f}**",
@@ -205,7 +209,7 @@ def prior_sets(r: dict[str, Any]) -> list[Block]:
     """``priors compare``: prior and posterior band at ``at`` (and P(target), n needed) per prior set, and
     whether its posterior's diagnostics passed (what failed is said on stderr)."""
     at, target, prob, x = r["at"], r["target"], r["prob"], r["x_unit"]
-    cols = ["priors", "diagnostics", f"prior 90 % at {at:,.0f} {x}", "posterior median", "posterior 90 %"]
+    cols = ["priors", "diagnostics", f"prior 90 % at {size(at)} {x}", "posterior median", "posterior 90 %"]
     cols += [] if target is None else ["P(target) prior", "P(target) posterior", f"{x} for P={prob:g}"]
     out = []
     for row in r["rows"]:
@@ -225,7 +229,7 @@ def next_run(f: Forecast, r: dict[str, Any]) -> list[Block]:
         wrong = min(now["p"], 1 - now["p"])
         today = f"{r['question']} = {now['p']:.2f} today: a yes/no call now is wrong with probability {wrong:.2f}"
     else:
-        lo, hi, at_p = (f"beyond {r['cap']:,.0f}" if now[k] >= r["cap"] else f"{now[k]:,.0f}"
+        lo, hi, at_p = (f"beyond {size(r['cap'])}" if now[k] >= r["cap"] else f"{size(now[k])}"
                         for k in ("lower", "upper", "n_needed"))  # fmt: skip
         today = (f"{r['question']}: {r['confidence']:.0%} interval {lo} - {hi} {d.x_unit} "
                  f"({now['uncertainty']:.1f} doublings); with P = {r['prob']:g}: {at_p}; "
@@ -235,7 +239,7 @@ def next_run(f: Forecast, r: dict[str, Any]) -> list[Block]:
     cols += [] if all(c["reliable"] for c in r["candidates"]) else ["note"]
     rows = []
     for c in r["candidates"]:
-        row = [f"{c['n']:,.0f}", f"{c['extra']:,.0f}"] + ([f"{c['cost']:,.2f}"] if r["costs"] else [])
+        row = [f"{size(c['n'])}", f"{size(c['extra'])}"] + ([f"{c['cost']:,.2f}"] if r["costs"] else [])
         row += [f"{c['uncertainty_after']:.3g}", f"{c['expected_reduction']:.3g}", f"{c['p_settles']:.2f}"]
         row += [f"{c['p_settles_yes']:.2f}/{c['p_settles_no']:.2f}"] if reach_at else []
         rows.append(row + ([] if c["reliable"] else [f"{c['ess_median']:.0f} effective draws"]))
@@ -243,7 +247,7 @@ def next_run(f: Forecast, r: dict[str, Any]) -> list[Block]:
     cap = f"{r['outcomes']} simulated results per size, {how}; decided at confidence {r['confidence']:g} · {caption(f)}"
     failed = sum(c["refits_with_problems"] or 0 for c in r["candidates"])
     cap += f" · {failed} refits failed their diagnostics (more --draws may help)" if failed else ""
-    title = f"Which run next? ({d.name}, now {d.n_ref:,.0f} {d.x_unit})"
+    title = f"Which run next? ({d.name}, now {size(d.n_ref)} {d.x_unit})"
     return [today, Table(title, cols, rows, cap, text_columns=0), f"**{r['recommendation']['message']}**"]
 
 
@@ -254,7 +258,9 @@ def comparison(r: dict[str, Any], caption_a: str, caption_b: str) -> list[Block]
     rows = []
     for v in r["at"]:
         lo, hi = v["diff_interval"]
-        rows.append([f"{v['n']:,.0f}", f"{v['p_a_better']:.2f}", f"{v['diff_median']:+.4f}", f"{lo:+.4f} to {hi:+.4f}"])
+        rows.append(
+            [f"{size(v['n'])}", f"{v['p_a_better']:.2f}", f"{v['diff_median']:+.4f}", f"{lo:+.4f} to {hi:+.4f}"]
+        )
     title = f"A = {r['a']} vs B = {r['b']} ({r['y_unit']}; difference A - B, positive: A better)"
     cols = [r["x_unit"], "P(A better)", "difference (median)", f"{r['interval_level']:.0%} interval"]
     cap = f"A: {caption_a} · B: {caption_b} · {r['pairs']} pairs of draws"

@@ -16,6 +16,7 @@ import numpy as np
 from curvecast.data import CurveData
 from curvecast.errors import CurvecastError, DiagnosticsWarning
 from curvecast.families import get_family
+from curvecast.formats import size
 from curvecast.inference import SINGLE_FAMILY, fit
 from curvecast.outputs import FIGURE_SUFFIXES, check_output, save_figure
 from curvecast.prior_sets import merged_priors
@@ -73,7 +74,7 @@ def derive_header(result: Forecast, widen: float, keep_level: bool) -> str:
     kept = "all parameters" if keep_level else "rate and shape only (level parameters y_ref, room keep the defaults)"
     return (
         f"Derived by `curvecast priors derive` from a fit of curve {result.data.name!r}\n"
-        f"({result.data.n.size} points, n up to {result.data.n_ref:,.0f}); posterior marginals widened x{widen:g}.\n"
+        f"({result.data.n.size} points, n up to {size(result.data.n_ref)}); posterior marginals widened x{widen:g}.\n"
         f"Transferred: {kept}."
     )
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from curvecast.errors import CurvecastError
+from curvecast.formats import size
 
 if TYPE_CHECKING:
     from curvecast.data import CurveData
@@ -56,8 +57,8 @@ def per(step: float, unit: str, metric: bool = False) -> str:
 
 
 def amount(n: float, unit: str) -> str:
-    """ "12,000 images" (``inf``: "never")."""
-    return f"{n:,.0f} {unit}" if math.isfinite(n) else "never"
+    """ "12,000 images", "2.5 GPU-days" (``inf``: "never")."""
+    return f"{size(n)} {unit}" if math.isfinite(n) else "never"
 
 
 def units(data: CurveData) -> dict[str, str]:
