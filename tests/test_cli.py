@@ -454,7 +454,7 @@ BAD_CASES = {
     ),
     "nan": (
         lambda t: ["prob", _write(t, "f.csv", "n,metric\n1,.1\n2,nan\n3,.3\n"), "--target", "0.5", "--at", "1e5"],
-        "non-numeric or missing|NaN",
+        r"missing value \(.nan.\) in data row 2",
     ),
     "inf": (
         lambda t: ["prob", _write(t, "g.csv", "n,metric\n1,.1\n2,inf\n3,.3\n"), "--target", "0.5", "--at", "1e5"],

@@ -743,3 +743,32 @@ def test_a_target_at_the_best_bound_or_not_a_number_is_refused():
         acc.check_target(float("nan"))
     with pytest.raises(CurvecastError, match="must be a number, got True"):
         acc.check_target(True)
+
+
+class TestCurveNamesAsWritten:
+    """A curve column is text: names pandas would read as missing or as numbers stay as written."""
+
+    ROWS = "".join(
+        f"{c},{n},{v}\n" for c in ("NA", "001", "1", "null") for n, v in ((1000, 0.3), (2000, 0.4), (4000, 0.45))
+    )
+
+    @pytest.mark.parametrize("streamed", [False, True])
+    def test_na_null_and_leading_zeros_are_names(self, tmp_path, streamed):
+        path = tmp_path / "c.csv"
+        path.write_text("curve,n,metric\n" + self.ROWS)
+        names = [c[0] for c in CurveFile(path)] if streamed else list(load_curves(path))
+        assert names == ["NA", "001", "1", "null"]
+
+    @pytest.mark.parametrize("streamed", [False, True])
+    def test_an_empty_name_is_refused_not_dropped(self, tmp_path, streamed):
+        path = tmp_path / "c.csv"
+        path.write_text("curve,n,metric\n" + self.ROWS + ",8000,0.5\n")
+        with pytest.raises(CurvecastError, match="column 'curve' is empty in data row 13: name every row's curve"):
+            [c for c in CurveFile(path)] if streamed else load_curves(path)
+
+    @pytest.mark.parametrize("streamed", [False, True])
+    def test_a_missing_header_is_refused_not_eaten(self, tmp_path, streamed):
+        path = tmp_path / "c.csv"
+        path.write_text("1183,0.191\n2957,0.262\n5914,0.323\n11829,0.376\n")
+        with pytest.raises(CurvecastError, match=r"holds numbers \(1183, 0.191\), not column names: add a header"):
+            [c for c in CurveFile(path)] if streamed else load_curves(path)

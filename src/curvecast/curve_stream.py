@@ -14,7 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from curvecast.data import GZIP, check_curve_by, check_limit, check_row_width, curves_from_frame, load_curves
+from curvecast.data import (
+    CSV_CELLS,
+    GZIP,
+    check_curve_by,
+    check_header,
+    check_limit,
+    check_row_width,
+    curves_from_frame,
+    load_curves,
+)
 from curvecast.errors import CurvecastError
 
 #: rows read at a time
@@ -52,14 +61,15 @@ def _chunks(path: Path, rows: int, by: str = "curve") -> Iterator[Any]:
             reader: Any = pd.read_json(path, lines=True, chunksize=rows, dtype=False, compression=packed)
         else:
             sep = "\t" if kind == "tsv" else ","
-            reader = pd.read_csv(path, sep=sep, chunksize=rows, dtype={by: str}, compression=packed)
+            reader = pd.read_csv(path, sep=sep, chunksize=rows, dtype={by: str}, compression=packed, **CSV_CELLS)
         with reader:
             for i, chunk in enumerate(reader):
                 check_curve_by(chunk.columns, None if by == "curve" else by)
                 if i == 0 and kind != "jsonl":
                     check_row_width(chunk, path)
-                if by in chunk.columns:
-                    chunk[by] = chunk[by].astype(str)
+                    check_header(chunk.columns, path)
+                if by in chunk.columns:  # text, and an empty name refused (curves_from_frame) rather than "nan"
+                    chunk[by] = chunk[by].where(chunk[by].isna(), chunk[by].astype(str))
                 yield chunk
     except CurvecastError:
         raise

@@ -352,8 +352,16 @@ def _json_lines(path: Path, text: str) -> list[Any]:
     return rows
 
 
-def read_table(path: str | Path) -> Any:
-    """Read CSV, TSV or JSON lines into a DataFrame (the file is only read)."""
+#: how CSV/TSV cells are read: only an empty cell is missing; "NA", "null" or "None" are text (a curve
+#: named NA, a region code, stays a curve; in a number column they are refused as non-numbers)
+CSV_CELLS: dict[str, Any] = {"keep_default_na": False, "na_values": [""]}
+#: text that means "no value" in a number column (said so when refused)
+MISSING = {"nan", "-nan", "na", "n/a", "#n/a", "null", "none", "nil", "-"}
+
+
+def read_table(path: str | Path, curve_col: str = "curve") -> Any:
+    """Read CSV, TSV or JSON lines into a DataFrame (the file is only read); the curve column ``curve_col``
+    as text, so curves ``001`` and ``1`` stay two."""
     import pandas as pd
 
     path = Path(path)
@@ -384,13 +392,26 @@ def read_table(path: str | Path) -> Any:
     else:
         sep = "\t" if suffix in (".tsv", ".tab") else None
         try:
-            df = pd.read_csv(io.StringIO(text), sep=sep, engine="python")
+            df = pd.read_csv(io.StringIO(text), sep=sep, engine="python", dtype={curve_col: str}, **CSV_CELLS)
         except Exception as e:  # pandas' parser errors have several types
             raise CurvecastError(f"cannot parse {str(path)!r} as {SUPPORTED}: {str(e)[:120]}") from None
         check_row_width(df, path)
+        check_header(df.columns, path)
     if df.empty or len(df.columns) < 2:
         raise CurvecastError(f"{str(path)!r} holds no table with at least two columns (n and metric)")
     return df
+
+
+def check_header(columns: Any, path: Path) -> None:
+    """Refuse a table whose header row is numbers: it is the first data row, and would be lost."""
+    try:
+        [float(str(c)) for c in columns]
+    except ValueError:
+        return
+    raise CurvecastError(
+        f"the first row of {str(path)!r} holds numbers ({', '.join(map(str, columns))}), not column names: "
+        "add a header row such as n,metric (or curve,n,metric)"
+    )
 
 
 def check_row_width(df: Any, path: Path) -> None:
@@ -531,6 +552,11 @@ def curves_from_frame(df: Any, *, x: str | None = None, y: str | None = None, cu
     out = Curves()
     out.x_column, out.y_column, out.notes = xc, yc, notes
     out.named = curve_col in df.columns
+    if out.named and df[curve_col].isna().any():  # never dropped silently (pandas' groupby would)
+        raise CurvecastError(
+            f"column {curve_col!r} is empty in {_row(df, int(df[curve_col].isna().to_numpy().nonzero()[0][0]))}: "
+            "name every row's curve, or drop that row"
+        )
     groups = df.groupby(curve_col, sort=False) if out.named else [("curve", df)]
     seed = next((c for c in df.columns if str(c).lower() == "seed" and c not in (xc, yc)), None)
     curve_notes = {}
@@ -585,6 +611,8 @@ def _numbers(g: Any, col: str, n: np.ndarray | None, where: str) -> np.ndarray:
         what = f"a true/false value ({cell})"
     elif pd.api.types.is_scalar(cell) and pd.isna(cell):
         what = "an empty cell (or NaN/null)"
+    elif str(cell).strip().lower() in MISSING:
+        what = f"a missing value ({str(cell)!r})"
     else:
         what = f"a non-numeric value ({str(cell)!r})"
     at = f" (n={n[i]:g})" if n is not None else ""
@@ -599,7 +627,7 @@ def split_masks(
     keeps its rows (sorted by n)."""
     import pandas as pd
 
-    df = read_table(path)
+    df = read_table(path, curve_by or "curve")
     if column not in df.columns:
         raise CurvecastError(f"split column {column!r} not found; columns are: {', '.join(map(str, df.columns))}")
     flags = pd.to_numeric(df[column], errors="coerce")
@@ -634,7 +662,7 @@ def load_curves(
         out = Curves(runs)
         out.x_column, out.y_column, out.notes = runs.x_column, runs.y_column, (runs.note,)
         return out
-    df = read_table(path)
+    df = read_table(path, curve_by or "curve")
     check_curve_by(df.columns, curve_by)
     out = curves_from_frame(df, x=x, y=y, curve_col=curve_by or "curve")
     out.source = str(path)
