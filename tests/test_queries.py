@@ -190,3 +190,17 @@ def test_sizes_below_one_read_as_written_not_rounded_to_zero():
     assert "at 0.5 GPU-days" in text[0] and "at 3.5 GPU-days" in text[1]
     gain = tables.gain(f, cc.costed_gain(f, 0.5))[0]
     assert gain.title.startswith("Gain from 2 to 2.5 GPU-days")
+
+
+def test_direction_check_ranks_ties_together():
+    """Spearman's ranks with ties averaged: a loss that falls then flattens is decreasing, a flat curve has no
+    direction (position-ordered ties read the first as -0.79, missing the warning, and the second as +1)."""
+    from curvecast.checks import direction_check
+
+    n, s = [1000, 2000, 4000, 8000, 16000, 32000, 64000], 100
+    params = {"y_ref": np.full(s, 0.3), "room": np.full(s, 0.5), "alpha": np.full(s, 0.5), "sigma": np.full(s, 0.01)}
+    falling = CurveData(n, [0.30, 0.2, 0.1, 0.05, 0.05, 0.05, 0.05], metric_min=0.0, metric_max=1.0)
+    (check,) = direction_check(make_fit(params, data=falling))
+    assert "rank correlation -0.91 with n" in check["message"] and "--decreasing" in check["message"]
+    flat = CurveData(n, [0.5] * 7, increasing=False, metric_min=0.0, metric_max=1.0)
+    assert direction_check(make_fit(params, data=flat)) == []

@@ -45,8 +45,15 @@ LLO_RATIO = 2.5
 DIRECTION_RHO = -0.8
 
 
+def _ranks(v: np.ndarray) -> np.ndarray:
+    """Ranks from 0, ties sharing their average rank (a flat stretch has no direction)."""
+    _, inverse, counts = np.unique(v, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + ends - 1) / 2)[inverse]
+
+
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    ra, rb = _ranks(a), _ranks(b)
     if np.std(ra) == 0 or np.std(rb) == 0:
         return 0.0
     return float(np.corrcoef(ra, rb)[0, 1])
