@@ -202,3 +202,13 @@ def test_a_plot_refuses_a_right_edge_that_is_no_number(tmp_path):
     with pytest.raises(CurvecastError, match="--max-n must be a number > 0, got nan"):
         cc.plot_forecast(f, tmp_path / "fan.png", max_n=float("nan"))  # drew an empty fan
     assert not (tmp_path / "fan.png").exists()
+
+
+def test_a_read_only_output_is_refused_not_replaced(tmp_path):
+    f = cc.load(_copy(tmp_path))
+    out = tmp_path / "kept.nc"
+    out.write_bytes(b"precious")
+    out.chmod(0o444)
+    with pytest.raises(CurvecastError, match="is read-only; make it writable"):
+        cc.save(f, out)  # os.replace ignores the file's own mode, even for root
+    assert out.read_bytes() == b"precious" and oct(out.stat().st_mode)[-3:] == "444"

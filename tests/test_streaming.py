@@ -93,11 +93,10 @@ def test_answers_append_resume_without_duplicates_and_finish_in_input_order(tmp_
     assert list(read.curve) == ["a", "b", "x"] and set(read.run_status) == {"complete"}
     assert read["median@100"].tolist()[:2] == [0.25, 0.5] and read.loc[2, "error"] == "need at least 3 distinct n"
     assert read.loc[0, "n_points"] == 5 and not read.loc[0, "ok"]
-    fresh = AnswerFile(path, COLUMNS, flush_seconds=0)  # no --resume: the old file is replaced
-    fresh.append({"curve": "z"})
-    fresh.finish()
-    read = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-    assert list(read.curve) == ["z"] and not list(tmp_path.glob(".*.tmp"))
+    before = path.read_bytes()
+    with pytest.raises(CurvecastError, match="exists and is not empty: pass --resume to keep its answers"):
+        AnswerFile(path, COLUMNS, flush_seconds=0)  # no --resume: a partial run would have replaced 3 answers
+    assert path.read_bytes() == before and not list(tmp_path.glob(".*.tmp"))
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -242,3 +241,9 @@ def test_resume_refuses_rows_answered_with_other_settings(tmp_path):
     with pytest.raises(CurvecastError, match=r"other settings .*p\.toml@"):
         Batch(src, path, at=[100], fit_kwargs=kw, resume=True)
     assert pd.read_csv(path).curve.tolist() == ["a"]  # nothing was touched
+
+
+@pytest.mark.parametrize("name", ["answers.csv.gz", "answers.tsv", "answers.json"])
+def test_answers_are_written_only_where_the_name_says_csv_or_parquet(tmp_path, name):
+    with pytest.raises(CurvecastError, match=r"must end in \.csv or \.parquet or \.pq"):
+        AnswerFile(tmp_path / name, COLUMNS)  # was: plain CSV under a .gz or .json name

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from curvecast.errors import CurvecastError
-from curvecast.outputs import atomic_write
+from curvecast.outputs import atomic_write, check_output
 
 COMPLETE, INCOMPLETE, INTERRUPTED = "complete", "incomplete", "interrupted"
 PARQUET = (".parquet", ".pq")
@@ -44,7 +44,7 @@ class AnswerFile:
         self, path: str | Path, columns: Mapping[str, str], *, resume: bool = False, flush_seconds: float = 5.0,
         settings: str | None = None,
     ) -> None:  # fmt: skip
-        self.path, self.parquet = Path(path), is_parquet(path)
+        self.path, self.parquet = check_output(path, suffixes=(".csv", *PARQUET)), is_parquet(path)
         #: written in every row's ``settings`` column; resuming a file whose rows say otherwise is refused
         self.settings = settings
         self.columns = {**{k: v for k, v in columns.items() if k != "run_status"}, "run_status": "str"}
@@ -60,6 +60,11 @@ class AnswerFile:
         self._exists, self._last_flush = False, time.monotonic()
         if resume and self.path.exists():
             self._read_existing()
+        elif self.path.exists() and self.path.stat().st_size > 0:  # a run without --resume would replace it
+            raise CurvecastError(
+                f"{str(self.path)!r} exists and is not empty: pass --resume to keep its answers and answer only "
+                "the other curves, or remove it (or write to another -o) to start again"
+            )
 
     # -- resume -------------------------------------------------------------------
     def _refuse(self, why: str) -> CurvecastError:

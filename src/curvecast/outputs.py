@@ -38,13 +38,15 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> None:
 
 
 def check_output(path: str | Path, *, inputs: tuple[str | Path, ...] = (), suffixes: tuple[str, ...] = ()) -> Path:
-    """Refuse an output before any work starts: wrong suffix, a directory, a missing or
-    read-only directory, or a path that resolves to one of ``inputs`` (never overwrite an input)."""
+    """Refuse an output before any work starts: wrong suffix, a directory, a read-only file, a missing
+    or read-only directory, or a path that resolves to one of ``inputs`` (never overwrite an input)."""
     path = Path(path)
     if suffixes and path.suffix.lower() not in suffixes:
         raise CurvecastError(f"output {str(path)!r} must end in {' or '.join(suffixes)}")
     if path.is_dir():
         raise CurvecastError(f"output {str(path)!r} is a directory; name a file inside it")
+    if path.exists() and not path.stat().st_mode & 0o222:  # read-only: a replace would ignore that
+        raise CurvecastError(f"output {str(path)!r} is read-only; make it writable (chmod u+w) or pick another -o")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise CurvecastError(f"output directory {str(parent)!r} does not exist; create it first")
