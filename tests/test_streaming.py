@@ -128,7 +128,7 @@ def test_batch_resume_answers_failed_curves_again_and_counts_them(tmp_path):
     src, path = tmp_path / "curves.csv", tmp_path / "answers.csv"
     src.write_text("curve,n,metric\n" + _rows(["a"]) + _rows(["short"], sizes=(10, 20)))
     cols = answer_columns([100.0], [], 0.8)
-    old = AnswerFile(path, cols, settings=settings_of({}, {}))
+    old = AnswerFile(path, cols, settings=settings_of({}, {}, src))
     old.append({"curve": "a", "family": "pow3", "median@100": 0.5})
     old.append({"curve": "short", "error": "KilledWorker: died 3 times"})
     old.finish()
@@ -225,7 +225,7 @@ def test_resume_refuses_rows_answered_with_other_settings(tmp_path):
     prior = tmp_path / "p.toml"
     prior.write_text("[pow3]\n")
     kw = {"draws": 200, "chains": 2, "seed": 1, "priors": prior}
-    first = settings_of(kw, {"increasing": True})
+    first = settings_of(kw, {"increasing": True}, src)
     assert "seed=1" in first and "p.toml@" in first and "P(metric >= target)" in first
     out = AnswerFile(path, answer_columns([100.0], [], 0.8), settings=first)
     out.append({"curve": "a", "median@100": 0.5})
@@ -240,6 +240,10 @@ def test_resume_refuses_rows_answered_with_other_settings(tmp_path):
     prior.write_text("[pow3]\nalpha = { dist = 'LogNormal', mu = 0, sigma = 1 }\n")  # the file changed
     with pytest.raises(CurvecastError, match=r"other settings .*p\.toml@"):
         Batch(src, path, at=[100], fit_kwargs=kw, resume=True)
+    other = tmp_path / "other.csv"  # another data file resumed into these answers
+    other.write_text("curve,n,metric\n" + _rows(["c"]))
+    with pytest.raises(CurvecastError, match=r"other settings \(data curves\.csv.*; this run: data other\.csv"):
+        Batch(other, path, at=[100], fit_kwargs=kw, resume=True)
     assert pd.read_csv(path).curve.tolist() == ["a"]  # nothing was touched
 
 

@@ -51,10 +51,10 @@ def answer_columns(at: Sequence[float], targets: Sequence[float], prob: float) -
     return cols | {"seconds": "float", "error": "str", "settings": "str"}
 
 
-def settings_of(fit_kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
+def settings_of(fit_kwargs: dict[str, Any], meta: dict[str, Any], source: str | Path | None = None) -> str:
     """What a batch's numbers depend on beside its questions, in one line written in every row (and
-    checked by ``resume``): the version, the model and sampler settings, the prior file's content, the
-    metric's direction (which way ``p_reach`` looks) and bounds."""
+    checked by ``resume``): the data file's name, the version, the model and sampler settings, the prior
+    file's content, the metric's direction (which way ``p_reach`` looks) and bounds."""
     from curvecast import __version__
 
     kw = {k: v for k, v in sorted(fit_kwargs.items()) if k not in ("priors", "cores")}
@@ -70,7 +70,8 @@ def settings_of(fit_kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
         direction = "decreasing (p_reach: P(metric <= target))"
     lo, hi = meta.get("metric_min"), meta.get("metric_max")
     bounds = "bounds inferred" if lo is None and hi is None else f"bounds [{lo}, {hi}] (None: inferred)"
-    return "; ".join([f"curvecast {__version__}", *(f"{k}={v}" for k, v in kw.items()), direction, bounds])
+    data = [] if source is None else [f"data {str(source) if str(source).startswith('mlflow:') else Path(source).name}"]
+    return "; ".join([*data, f"curvecast {__version__}", *(f"{k}={v}" for k, v in kw.items()), direction, bounds])
 
 
 def build_curve(name: str, n: np.ndarray, y: np.ndarray, meta: dict[str, Any]) -> CurveData:
@@ -175,7 +176,7 @@ class Batch:
         self.curves = CurveFile(source, **(read or {}))
         self.names = self.curves.scan(limit=limit, check=self._check)
         cols = answer_columns(self.at, self.targets, self.prob)
-        self.out = AnswerFile(output, cols, resume=resume, settings=settings_of(self.fit_kwargs, self.meta))
+        self.out = AnswerFile(output, cols, resume=resume, settings=settings_of(self.fit_kwargs, self.meta, source))
         #: curves whose earlier row held an error: taken out of the output, answered again
         self.retried = self.out.retry_failed(self.names) if resume else 0
         self.skipped = sum(name in self.out for name in self.names)
