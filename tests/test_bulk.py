@@ -57,6 +57,21 @@ def test_batch_writes_the_library_answers_one_row_per_curve(two_curves, tmp_path
     )
     assert (row["problems"] if isinstance(row["problems"], str) else "") == "; ".join(f.diagnostics.problems)
     assert (df["q5@100000"] < df["median@100000"]).all() and (df["median@100000"] < df["q95@100000"]).all()
+    assert stats["with_problems"] == int((~df["diagnostics_ok"]).sum())
+
+
+def test_batch_says_how_many_answers_failed_their_checks_and_why(tmp_path):
+    """A loss read as higher-is-better: every row's problems say so, and so does the summary line;
+    a target already met at the smallest size is explained in the row's notes."""
+    src, out = tmp_path / "loss.csv", tmp_path / "answers.csv"
+    rows = [f"{c},{n},{e}" for c in "ab" for n, e in ((1000, 0.9), (2000, 0.7), (4000, 0.5), (8000, 0.45))]
+    src.write_text("curve,n,metric\n" + "\n".join(rows) + "\n")
+    r = run("batch", src, "-o", out, "--at", "10000", "--targets", "0.4", "--jobs", "1", "--family", "pow3", *SMALL)
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out)
+    assert df.problems.str.contains("--decreasing").all() and not df.diagnostics_ok.any()
+    assert "2 answered curve(s) failed their diagnostics or model checks" in r.stdout
+    assert df.notes.str.contains("target 0.4: every measurement at the smallest size").all()
 
 
 def test_backtest_json_and_per_curve_csv(two_curves, tmp_path):

@@ -88,6 +88,7 @@ def answer_curve(
         warnings.simplefilter("ignore")
         f = fit(data=data, **fit_kwargs)
     row: dict[str, Any] = {"curve": data.name, "family": f.label, "n_points": int(data.n.size), "n_max": data.n_ref}
+    notes = list(f.data.notes)  # how the data were read, and what the fit said of the prior file
     pred = f.predict(at, interval=0.9)
     for r in pred.itertuples():
         key = f"{r.n:.0f}"
@@ -100,6 +101,7 @@ def answer_curve(
         need = f.need(t, prob=prob)
         row[f"n_needed_{t:g}_p{prob:g}"] = need["n_needed"]
         row[f"p_never_{t:g}"] = need["p_never"]
+        notes += [f"target {t:g}: {need['note']}"] if "note" in need else []
     d = f.diagnostics
     row.update(
         divergences=d.divergences,
@@ -108,7 +110,7 @@ def answer_curve(
         ess_tail_min=d.ess_tail_min,
         diagnostics_ok=d.ok,
         problems="; ".join(d.problems),
-        notes="; ".join(data.notes),
+        notes="; ".join(notes),
         seconds=time.perf_counter() - t0,
     )
     return row
@@ -215,15 +217,16 @@ class Batch:
         cores = None if isinstance(runner, InProcess) else 1  # one worker, one core
         kw = {"at": self.at, "targets": self.targets, "prob": self.prob}
         kw["fit_kwargs"] = {"cores": cores} | self.fit_kwargs
-        done = failed = 0
+        done = failed = unhealthy = 0
         first: float | None = None
         bad: list[dict[str, Any]] = []
         t0 = time.perf_counter()
 
         def record(row: dict[str, Any]) -> None:
-            nonlocal done, failed, first
+            nonlocal done, failed, unhealthy, first
             if self.out.append(row):
                 done, failed = done + 1, failed + ("error" in row and row["error"] is not None)
+                unhealthy += row.get("diagnostics_ok") is False
                 first = first if first is not None else time.perf_counter() - t0
                 if progress:
                     progress(done, self.todo, failed)
@@ -259,6 +262,7 @@ class Batch:
             "curves": len(self.names),
             "answered": done - failed,
             "failed": failed,
+            "with_problems": unhealthy,
             "skipped": self.skipped,
             "retried": self.retried,
             "remaining": self.todo - done,

@@ -199,10 +199,14 @@ def batch(s: dict[str, Any]) -> list[Block]:
     first = f", first answer after {s['first_answer_seconds']:.1f} s" if s["first_answer_seconds"] is not None else ""
     left = f", {s['remaining']} not done" if s["remaining"] else ""
     again = f" ({s['retried']} tried again)" if s["retried"] else ""
-    return [
+    out: list[Block] = [
         f"wrote {s['output']}: {s['curves']} curves, {s['answered']} answered, {s['failed']} failed{again}, "
         f"{s['skipped']} skipped (already there){left}; {speed}{first} on {s['engine']}"
     ]
+    if s["with_problems"]:
+        out.append(f"**{s['with_problems']}** answered curve(s) failed their diagnostics or model checks: see "
+                   "their problems column before trusting their answers")  # fmt: skip
+    return out
 
 
 def prior_sets(r: dict[str, Any]) -> list[Block]:
