@@ -16,10 +16,10 @@ from chromium import Browser, find_chromium, page_url
 from typer.testing import CliRunner
 
 import curvecast as cc
-from curvecast.answers import Question, answers, num, pct
+from curvecast.answers import Question, answers, num
 from curvecast.cli import app
 from curvecast.errors import CurvecastError
-from curvecast.formats import nice
+from curvecast.formats import nice, pct
 from curvecast.formats import size as count
 
 runner = CliRunner()
@@ -254,3 +254,14 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
         pdf = base64.b64decode(b.call("Page.printToPDF", session=True, printBackground=True)["data"])
         assert pdf.startswith(b"%PDF") and len(pdf) > 20_000  # printable
         assert b.errors() == []
+
+
+def test_a_target_most_draws_never_reach_reads_as_such():
+    from curvecast.answers import _need_sentence
+
+    inf = float("inf")
+    need = {"target": 0.99, "n_needed": inf, "interval": [inf, inf], "n_median": inf, "interval_level": 0.9,
+            "p_never": 0.995, "p_reached_now": 0.0}  # fmt: skip
+    text = _need_sentence(need, "accuracy", "≥", 0.8, 1000, "samples")
+    assert "P(never reached) is > 99%; most draws of the curve never cross 0.990." in text
+    assert "median of never" not in text and "= >" not in text

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from curvecast.formats import nice, size
+from curvecast.formats import nice, pct, size
 from curvecast.results import Forecast, check_query
 from curvecast.units import Costs, units
 
@@ -36,13 +36,9 @@ def num(v: float, digits: int = 3, sign: bool = False, like: float | None = None
     return f"{v:{'+' if sign else ''},.{max(digits - 1 - mag, 0)}f}"
 
 
-def pct(p: float) -> str:
-    """A probability in percent; never a rounded 0 % or 100 % that the draws do not show."""
-    if 0 < p < 0.01:
-        return "< 1%"
-    if 0.99 < p < 1:
-        return "> 99%"
-    return f"{p:.0%}"
+def eq(p: float) -> str:
+    """The sign before :func:`pct`: "=", or "is" before "< 1%" and "> 99%" (never "= > 99%")."""
+    return "is" if 0 < p < 0.01 or 0.99 < p < 1 else "="
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ def sentences(a: dict[str, Any], metric: str | None = None) -> list[str]:
             out.append(f"At **{size(r['n'])}** {unit} the forecast of {metric} is **{band}**.")
         else:
             out.append(
-                f"At **{size(r['n'])}** {unit}, P({metric} {op} {num(t)}) = **{pct(r['p_reach'])}**; "
+                f"At **{size(r['n'])}** {unit}, P({metric} {op} {num(t)}) {eq(r['p_reach'])} **{pct(r['p_reach'])}**; "
                 f"the forecast is {band}."
             )
     need = a["need"]
@@ -173,7 +169,9 @@ def _need_sentence(need: dict[str, Any], metric: str, op: str, p: float, n_now: 
     lo, hi = need["interval"]
     crossing = f"the curve crosses {num(t)} at a median of {size(need['n_median'], True)} {unit}"
     crossing += f" ({need['interval_level']:.0%}: {size(lo, True)} to {size(hi, True)})"
-    never = f"P(never reached) = {pct(need['p_never'])}"
+    if not math.isfinite(need["n_median"]):  # most draws never cross: no median size to give
+        crossing = f"most draws of the curve never cross {num(t)}"
+    never = f"P(never reached) {eq(need['p_never'])} {pct(need['p_never'])}"
     if not math.isfinite(n):
         return (
             f"With this model, {metric} {op} {num(t)} is **not reached with {p:.0%} probability at any size**: "
@@ -182,7 +180,7 @@ def _need_sentence(need: dict[str, Any], metric: str, op: str, p: float, n_now: 
     if n <= n_now:
         return (
             f"The target ({metric} {op} {num(t)}) is already reached with {p:.0%} probability at the "
-            f"{size(n_now)} {unit} measured (P = {pct(need['p_reached_now'])})."
+            f"{size(n_now)} {unit} measured (P {eq(need['p_reached_now'])} {pct(need['p_reached_now'])})."
         )
     cost = ""
     if "cost_at_prob" in need:

@@ -24,3 +24,12 @@ def size(n: float, words: bool = False) -> str:
     if abs(n) < 100 and n != round(n):
         return f"{n:.3g}"
     return f"{nice(n, 3) if words and n >= 1000 else n:,.0f}"
+
+
+def pct(p: float) -> str:
+    """A probability in percent; never a rounded 0 % or 100 % that the draws do not show."""
+    if 0 < p < 0.01:
+        return "< 1%"
+    if 0.99 < p < 1:
+        return "> 99%"
+    return f"{p:.0%}"

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 
 from curvecast import tables
-from curvecast.answers import Question, answers, metric_name, num, pct, sentences
+from curvecast.answers import Question, answers, metric_name, num, sentences
 from curvecast.diagnostics import ESS_MIN, RHAT_MAX
-from curvecast.formats import size
+from curvecast.formats import pct, size
 from curvecast.outputs import atomic_write, check_output
 from curvecast.plotting import plot_fan, plot_reach
 from curvecast.results import Forecast

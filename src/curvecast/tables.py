@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from curvecast.formats import size
+from curvecast.formats import pct, size
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +125,8 @@ def need(f: Forecast, r: dict[str, Any]) -> list[Block]:
                 [f"budget for P = {p:g} (+ {r['fixed_cost']:,.2f} per run)", n(r["budget_at_prob"], ",.2f", "n/a")]
             ]
         median = n(r["median_cost_if_reached"], ",.2f", "n/a")
-        rows += [[f"median cost of the extra {x} (if ever reached)", median]]
+        reach = 1 - r["p_never"]  # the share of the draws this median is taken over
+        rows += [[f"median cost of the extra {x} (over the {pct(reach)} of draws that reach it)", median]]
     title = f"Data needed for {d.y_unit} {op(d.increasing)} {r['target']:g} ({d.name})"
     notes = [] if f.bounded else ["this family has no asymptote, so P(never) = 0 by assumption, not by evidence."]
     notes += [r["note"]] if "note" in r else []
