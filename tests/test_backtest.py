@@ -71,6 +71,18 @@ def test_a_corpus_split_is_backtested_with_peers_width_and_rmse():
     assert row["ls_pow3_mae_final"] < 1e-3  # an exact power law: the least-squares peer nails it
     s = res["summary"]
     assert {"width_90_mean", "rmse_heldout_median", *(f"{p}_rmse_heldout_median" for p in PEERS)} <= set(s)
+    assert res["cutoff"] is None  # the split decided, not a cutoff
+
+
+def test_a_cutoff_beside_a_split_column_is_refused(tmp_path):
+    from typer.testing import CliRunner
+
+    from curvecast.cli import app
+
+    path = tmp_path / "s.csv"
+    path.write_text("curve,n,metric,fit\na,1,0.1,1\na,2,0.2,1\na,3,0.3,1\na,4,0.35,0\n")
+    r = CliRunner().invoke(app, ["backtest", str(path), "--split-column", "fit", "--cutoff", "0.9"])
+    assert r.exit_code == 2 and "--split-column fit decides which rows to fit on; drop --cutoff" in r.output
 
 
 def _named(*names: str) -> list[CurveData]:

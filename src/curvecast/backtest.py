@@ -253,7 +253,7 @@ def run_backtest(
         table = pd.DataFrame(rows).assign(run_status="interrupted" if interrupted else "complete")
         atomic_write(out, lambda tmp: table.to_csv(tmp, index=False))
     return {
-        "cutoff": cutoff,
+        "cutoff": None if masks is not None else cutoff,  # a split column decides instead
         "n_curves": len(rows),
         "n_skipped": n_skipped,
         "n_failed": len(errors),

@@ -39,7 +39,7 @@ def _announce(as_json: bool) -> Callable[..., None]:
 
 @with_fit_options(omit=("curve",))
 def backtest(
-    o: FitOptions, curves: Path, cutoff: float = 0.1, out: Path | None = None, jobs: int | None = None,
+    o: FitOptions, curves: Path, cutoff: float | None = None, out: Path | None = None, jobs: int | None = None,
     scheduler: str | None = None, workers: int | None = None, limit: int | None = None, pool_by: str | None = None,
     split_column: str | None = None, as_json: bool = False,
 ) -> None:  # fmt: skip
@@ -49,6 +49,9 @@ def backtest(
     from curvecast.parallel import check_runner_options
 
     check_runner_options(jobs=jobs, scheduler=scheduler, workers=workers)
+    if split_column and cutoff is not None:
+        raise CurvecastError(f"--split-column {split_column} decides which rows to fit on; drop --cutoff")
+    cutoff = 0.1 if cutoff is None else cutoff
     if out is not None:
         check_output(out, inputs=(curves,))
     (data, bad), kw = fittable(o, curves, limit), o.fit_kwargs(seed=False)

@@ -78,7 +78,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "pool": ("--pool", "Fit every curve jointly with partial pooling."),
     "widen": ("--widen", "Widening factor for the marginals (>= 1)."),
     "keep_level": ("--keep-level", "Also transfer y_ref and room."),
-    "cutoff": ("--cutoff", "Fit on n <= cutoff * max n."),
+    "cutoff": ("--cutoff", "Fit on n <= cutoff * max n (default 0.1; not with --split-column)."),
     "out": ("--out", "Per-curve results (CSV)."),
     "pool_by": ("--pool-by", "Pool curves: 'all' or a regex whose group 1 is the group."),
     "split_column": ("--split-column", "Column marking rows to fit on (1) and hold out (0)."),
