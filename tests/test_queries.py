@@ -204,3 +204,15 @@ def test_direction_check_ranks_ties_together():
     assert "rank correlation -0.91 with n" in check["message"] and "--decreasing" in check["message"]
     flat = CurveData(n, [0.5] * 7, increasing=False, metric_min=0.0, metric_max=1.0)
     assert direction_check(make_fit(params, data=flat)) == []
+
+
+def test_an_averaged_fit_reads_as_its_weights_and_one_sample_is_singular():
+    from pathlib import Path
+
+    from curvecast.units import amount
+
+    f = cc.load(Path(__file__).parent / "data" / "v0.1.0_averaged.nc")
+    assert repr(f).startswith("AveragedFit(families={pow3: 0.00, pow4: 1.00, mmf: 0.00}, weighting='stacking'")
+    assert f.summary()["weight[pow3]"] == {"median": 0.0, "q5": 0.0, "q95": 0.0}  # not stacking's 1.7e-16
+    assert (amount(1, "samples"), amount(1, "person-days"), amount(3, "samples")) == (
+        "1 sample", "1 person-day", "3 samples")  # fmt: skip

@@ -495,8 +495,16 @@ class AveragedFit(Forecast):
     def n_star(self, target: float) -> np.ndarray:
         return self._stack([c.n_star(target) for c in self.components])
 
+    def __repr__(self) -> str:
+        d, parts = self.diagnostics, ", ".join(f"{k}: {w:.2f}" for k, w in self.weights_table().items())
+        return (
+            f"AveragedFit(families={{{parts}}}, weighting={self.method!r}, curve={self.data.name!r}, "
+            f"n_points={self.data.n.size}, divergences={d.divergences}, rhat_max={d.rhat_max:.3f})"
+        )
+
     def summary(self) -> dict[str, dict[str, float]]:
-        out = {f"weight[{k}]": {"median": v, "q5": v, "q95": v} for k, v in self.weights_table().items()}
+        weights = {k: round(v, 6) for k, v in self.weights_table().items()}  # 1.7e-16 of stacking is 0
+        out = {f"weight[{k}]": {"median": v, "q5": v, "q95": v} for k, v in weights.items()}
         for c in self.components:
             for k, v in c.summary().items():
                 out[f"{c.family.name}.{k}"] = v

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from curvecast.formats import pct, size
+from curvecast.units import amount
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -151,7 +152,7 @@ def gain(f: Forecast, g: dict[str, Any]) -> list[Block]:
     rows += [[f"{level} interval", f"{lo:+.4f} to {hi:+.4f}"], [f"{d.y_unit} {g['rate_label']}", f"{g['rate']:+.5g}"]]
     if "cost" in g:
         c_lo, c_hi = (n(c, ",.2f", "unbounded") for c in g["cost_per_metric_interval"])
-        rows += [[f"cost of the {size(g['step'])} {d.x_unit}", f"{g['cost']:,.2f}"]]
+        rows += [[f"cost of the {amount(g['step'], d.x_unit)}", f"{g['cost']:,.2f}"]]
         rows += [[f"cost {g['metric_step_label']} gained (median)", n(g["cost_per_metric_step"], ",.2f", "unbounded")]]
         rows += [
             [f"{level} interval of that cost", f"{c_lo} - {c_hi}"],

@@ -57,8 +57,8 @@ def per(step: float, unit: str, metric: bool = False) -> str:
 
 
 def amount(n: float, unit: str) -> str:
-    """ "12,000 images", "2.5 GPU-days" (``inf``: "never")."""
-    return f"{size(n)} {unit}" if math.isfinite(n) else "never"
+    """ "12,000 images", "2.5 GPU-days", "1 image" (``inf``: "never")."""
+    return f"{size(n)} {singular(unit) if n == 1 else unit}" if math.isfinite(n) else "never"
 
 
 def units(data: CurveData) -> dict[str, str]:
