@@ -167,7 +167,10 @@ def test_compare_of_saved_fits_refuses_fitting_options_and_says_when_they_fit_on
     from curvecast.fit_options import FitOptions
 
     saved = Path(__file__).parent / "data" / "v0.1.0_single.nc"
-    with pytest.raises(cc.CurvecastError, match=r"A and B are saved fits.*--family, --draws would need new fits"):
+    with pytest.raises(
+        cc.CurvecastError,
+        match=r"A and B are saved fits, answered as fitted: --family, --draws would need a new fit; drop them",
+    ):
         FitOptions(family="exp3", draws=50).pair([saved, saved])
     a, b = FitOptions(seed=3).pair([saved, saved])  # the seed pairs the draws: no refusal
     assert a.family.name == b.family.name == "pow3"

@@ -69,6 +69,16 @@ class FitOptions:
         """The options given (not at their defaults) that only a new fit could honour."""
         return [f.name for f in fields(self) if f.name not in FOR_SAVED_FITS and getattr(self, f.name) != f.default]
 
+    def refuse_fitting(self, saved: str, keep: tuple[str, ...] = ()) -> None:
+        """Refuse the options (but ``keep``) that would change a fit: ``saved`` names the saved fit(s)
+        answered as fitted."""
+        given = [flag(name) for name in self.needing_a_fit() if name not in keep]
+        if given:
+            raise CurvecastError(
+                f"{saved}, answered as fitted: {', '.join(given)} would need a new fit; "
+                f"drop {'them' if given[1:] else 'it'}, or pass the data to fit again"
+            )
+
     def for_saved_fit(self) -> FitOptions:
         """These options as they apply to a saved fit: its units and the tracking URI, nothing else."""
         return FitOptions(**{k: getattr(self, k) for k in FOR_SAVED_FITS})
@@ -113,12 +123,7 @@ class FitOptions:
         from curvecast.persist import load
         from curvecast.units import relabel
 
-        given = [flag(name) for name in self.needing_a_fit()]
-        if given:
-            raise CurvecastError(
-                f"{path} is a saved fit, answered as it was fitted: {', '.join(given)} would need a new fit; "
-                f"drop {'them' if given[1:] else 'it'}, or pass the data file to fit again"
-            )
+        self.refuse_fitting(f"{path} is a saved fit")
         return relabel(load(path), self.x_unit, self.y_unit)
 
     def forecast(self, source: str | Path) -> Forecast:
@@ -143,12 +148,9 @@ class FitOptions:
                 f"(--curve A_NAME --curve B_NAME); got {len(sources)} source(s) and {len(curves)} --curve"
             )
         saved = [is_fit(path) for path, _ in sides]
-        given = [flag(k) for k in self.needing_a_fit() if k != "seed"]  # the seed also pairs the draws
-        if all(saved) and given:
-            raise CurvecastError(
-                f"A and B are saved fits, answered as they were fitted: {', '.join(given)} would need new fits; "
-                f"drop {'them' if given[1:] else 'it'}, or pass the data files to fit again"
-            )
+        if all(saved):
+            self.refuse_fitting("A and B are saved fits", keep=("seed",))  # the seed also pairs the draws
+        given = [flag(k) for k in self.needing_a_fit() if k != "seed"]
         read: list[tuple[str | Path, FitOptions, CurveData | None]] = []
         for i, ((path, name), fitted) in enumerate(zip(sides, saved, strict=True)):
             if fitted and name is not None:
