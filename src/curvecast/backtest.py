@@ -228,7 +228,8 @@ def run_backtest(
     curves of a group are fitted jointly with partial pooling. Ctrl-C stops early
     and returns the curves finished so far (``interrupted``).
     """
-    if masks is None and not 0 < cutoff < 1:
+    split = masks is not None  # the corpus' own split decides, not the cutoff
+    if not split and not 0 < cutoff < 1:
         raise CurvecastError(f"cutoff must lie in (0, 1), got {cutoff}")
     masks = masks or {}
     t0 = time.perf_counter()
@@ -253,7 +254,7 @@ def run_backtest(
         table = pd.DataFrame(rows).assign(run_status="interrupted" if interrupted else "complete")
         atomic_write(out, lambda tmp: table.to_csv(tmp, index=False))
     return {
-        "cutoff": None if masks is not None else cutoff,  # a split column decides instead
+        "cutoff": None if split else cutoff,
         "n_curves": len(rows),
         "n_skipped": n_skipped,
         "n_failed": len(errors),
