@@ -550,7 +550,7 @@ def _both(path: Path, **kw):
     whole = {name: (n.tolist(), y.tolist()) for name, (n, y) in load_curves(path, **kw).items()}
     f = CurveFile(path, **kw)
     f.scan()
-    return whole, {name: (n.tolist(), y.tolist()) for name, n, y in f}
+    return whole, {name: (n.tolist(), y.tolist()) for name, n, y, _ in f}
 
 
 def _refused_by_both(path: Path, match: str) -> None:

@@ -39,7 +39,7 @@ def test_a_compressed_file_streams_curve_by_curve_whatever_the_chunk(gz_file, ro
     assert f.scan() == [f"c{k}" for k in range(7)] and f.streamed
     curves = list(f)
     assert [c[0] for c in curves] == [f"c{k}" for k in range(7)]
-    for k, (_, n, y) in enumerate(curves):  # a curve cut by a chunk boundary comes out whole
+    for k, (_, n, y, _) in enumerate(curves):  # a curve cut by a chunk boundary comes out whole
         assert list(n) == [10, 20, 40, 80] and y == pytest.approx([0.1 + 0.01 * i + 0.001 * k for i in range(4)])
     assert CurveFile(gz_file, rows=rows).scan(limit=3) == ["c0", "c1", "c2"]
 
@@ -50,7 +50,7 @@ def test_scattered_rows_are_read_whole_and_give_the_same_curves(tmp_path):
     path.write_text("curve,n,metric\n" + "\n".join(lines[0::2] + lines[1::2]) + "\n")  # a, b, a, b, ...
     f = CurveFile(path, rows=2)
     assert f.scan() == ["a", "b"] and not f.streamed
-    assert {name: list(n) for name, n, _ in f} == {"a": [10, 40, 20, 80], "b": [10, 40, 20, 80]}
+    assert {name: list(n) for name, n, *_ in f} == {"a": [10, 40, 20, 80], "b": [10, 40, 20, 80]}
 
 
 def test_bad_files_are_refused_before_any_work(tmp_path):
@@ -198,7 +198,7 @@ def test_curve_by_names_the_curve_column_streamed_or_not(tmp_path):
     path = tmp_path / "models.csv"
     path.write_text("model,n,metric\n" + _rows(["a", "b"]))
     for rows in (2, 1000):
-        assert [(name, list(n)) for name, n, _ in CurveFile(path, curve_by="model", rows=rows)] == [
+        assert [(name, list(n)) for name, n, *_ in CurveFile(path, curve_by="model", rows=rows)] == [
             ("a", [10, 20, 40, 80]),
             ("b", [10, 20, 40, 80]),
         ]
@@ -251,3 +251,16 @@ def test_resume_refuses_rows_answered_with_other_settings(tmp_path):
 def test_answers_are_written_only_where_the_name_says_csv_or_parquet(tmp_path, name):
     with pytest.raises(CurvecastError, match=r"must end in \.csv or \.parquet or \.pq"):
         AnswerFile(tmp_path / name, COLUMNS)  # was: plain CSV under a .gz or .json name
+
+
+@pytest.mark.parametrize("rows", [2, 1000])
+def test_notes_on_how_a_curve_was_read_travel_with_it_to_its_batch_row(tmp_path, rows):
+    from curvecast.batch import build_curve
+
+    path = tmp_path / "dup.csv"
+    path.write_text("curve,n,metric\n" + _rows(["a"]) + "a,10,0.1\n" + _rows(["b"]))  # a's first row twice
+    (a, na, ya, notes_a), (b, *_, notes_b) = list(CurveFile(path, rows=rows))
+    assert (a, b) == ("a", "b") and notes_b == ()
+    assert notes_a == ("1 row repeats an earlier row exactly (same n and value): read as replicate runs; "
+                       "if they are copies, remove them",)  # fmt: skip
+    assert build_curve(a, na, ya, {}, notes_a).notes == notes_a  # and so into the row's notes column

@@ -74,9 +74,12 @@ def settings_of(fit_kwargs: dict[str, Any], meta: dict[str, Any], source: str | 
     return "; ".join([*data, f"curvecast {__version__}", *(f"{k}={v}" for k, v in kw.items()), direction, bounds])
 
 
-def build_curve(name: str, n: np.ndarray, y: np.ndarray, meta: dict[str, Any]) -> CurveData:
-    """One curve of a batch with its direction, bounds and units (``meta``: :meth:`Curves.curve`'s keywords)."""
-    return Curves({name: (n, y)}).curve(name, **meta)
+def build_curve(
+    name: str, n: np.ndarray, y: np.ndarray, meta: dict[str, Any], notes: tuple[str, ...] = ()
+) -> CurveData:
+    """One curve of a batch with its direction, bounds and units (``meta``: :meth:`Curves.curve`'s keywords),
+    and the notes on how it was read."""
+    return Curves({name: (n, y)}).curve(name, **meta).with_notes(*notes)
 
 
 def answer_curve(
@@ -202,13 +205,13 @@ class Batch:
         return len(self.names) - self.skipped
 
     def _tasks(self, kw: dict[str, Any], bad: list[dict[str, Any]]) -> Iterator[tuple[CurveData, dict[str, Any]]]:
-        for i, (name, n, y) in enumerate(self.curves):
+        for i, (name, n, y, notes) in enumerate(self.curves):
             if i >= len(self.names):
                 return
             if name in self.out:
                 continue
             try:
-                yield build_curve(name, n, y, self.meta), kw
+                yield build_curve(name, n, y, self.meta, notes), kw
             except CurvecastError as e:
                 bad.append({"curve": name, "error": str(e)})
 

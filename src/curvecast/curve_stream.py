@@ -17,6 +17,7 @@ import numpy as np
 from curvecast.data import (
     CSV_CELLS,
     GZIP,
+    Curves,
     check_curve_by,
     check_header,
     check_limit,
@@ -31,7 +32,8 @@ ROWS_PER_READ = 20_000
 COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
 JSON_LINES = (".jsonl", ".ndjson", ".json")
 TABLES = (".csv", ".tsv", ".tab", ".txt", *JSON_LINES)
-Curve = tuple[str, np.ndarray, np.ndarray]
+#: a curve as read: its name, n, metric, and the notes on how it was read (rows repeated exactly, ...)
+Curve = tuple[str, np.ndarray, np.ndarray, tuple[str, ...]]
 
 
 def _kind(path: Path) -> str | None:
@@ -84,6 +86,11 @@ class Scattered(CurvecastError):
         super().__init__("the rows of a curve are not together in the file (was it changed during the run?)")
 
 
+def _each(curves: Curves) -> Iterator[Curve]:
+    for name, (n, v) in curves.items():
+        yield name, n, v, (*curves.notes, *curves.curve_notes.get(name, ()))
+
+
 def _curves(path: Path, x: str | None, y: str | None, rows: int, by: str) -> Iterator[Curve]:
     """Each curve of the file once its rows are all read; :class:`Scattered` when a curve's rows are not together."""
     import pandas as pd
@@ -102,27 +109,25 @@ def _curves(path: Path, x: str | None, y: str | None, rows: int, by: str) -> Ite
         if len(set(runs)) < len(runs) or closed.intersection(runs):
             raise Scattered
         carry, head = chunk[keys == runs[-1]], chunk[keys != runs[-1]]
-        for name, (n, v) in curves_from_frame(head, x=x, y=y, curve_col=by).items() if len(head) else ():
-            closed.add(name)
-            yield name, n, v
+        for curve in _each(curves_from_frame(head, x=x, y=y, curve_col=by)) if len(head) else ():
+            closed.add(curve[0])
+            yield curve
     if carry is not None and len(carry):
-        for name, (n, v) in curves_from_frame(carry, x=x, y=y, curve_col=by).items():
-            yield name, n, v
+        yield from _each(curves_from_frame(carry, x=x, y=y, curve_col=by))
 
 
 def _whole(path: Path, x: str | None, y: str | None, rows: int, by: str) -> Iterator[Curve]:
     import pandas as pd
 
     df = pd.concat(list(_chunks(path, rows, by)))
-    for name, (n, v) in curves_from_frame(df, x=x, y=y, curve_col=by).items():
-        yield name, n, v
+    yield from _each(curves_from_frame(df, x=x, y=y, curve_col=by))
 
 
 class CurveFile:
     """The curves of ``source`` (a file, or any source :func:`~curvecast.data.load_curves` reads).
 
     :meth:`scan` reads it through once without keeping its rows and checks it; iterating then yields
-    ``(name, n, y)`` for each curve in file order, one at a time. A file whose curves' rows are not
+    ``(name, n, y, notes)`` for each curve in file order, one at a time. A file whose curves' rows are not
     together is read whole instead (``streamed`` is then False): sort it by curve to stream it.
     ``x``, ``y``, ``curve_by`` and ``tracking_uri`` are those of :func:`~curvecast.data.load_curves`.
     """
@@ -146,8 +151,7 @@ class CurveFile:
             return _curves(path, self.x, self.y, self.rows, self.by)
         if streamable(path):
             return _whole(path, self.x, self.y, self.rows, self.by)
-        curves = load_curves(self.source, x=self.x, y=self.y, curve_by=self.by, tracking_uri=self.tracking_uri)
-        return ((name, n, v) for name, (n, v) in curves.items())
+        return _each(load_curves(self.source, x=self.x, y=self.y, curve_by=self.by, tracking_uri=self.tracking_uri))
 
     def scan(
         self, *, limit: int | None = None, check: Callable[[str, np.ndarray, np.ndarray], None] | None = None
@@ -167,7 +171,7 @@ class CurveFile:
 
     def _names(self, limit: int | None, check: Callable[[str, np.ndarray, np.ndarray], None] | None) -> list[str]:
         names: list[str] = []
-        for name, n, v in self:
+        for name, n, v, _ in self:
             if limit is not None and len(names) >= limit:
                 break
             if check is not None:
