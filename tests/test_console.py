@@ -20,3 +20,11 @@ def test_notes_go_to_stderr_and_progress_is_silent_off_a_terminal(capsys):
         assert update is None  # pytest's stderr is no terminal: no bar, and callers pass progress=None
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.strip() == "note: read as percentages"
+
+
+def test_a_narrow_terminal_wraps_cells_and_never_cuts_them(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    console.show([Table("t", ["a", "b", "c", "d"], [["0.74/0.26", "123456789", "0.5555/0.4444", "abc"]], "", 0)])
+    out = capsys.readouterr().out
+    cells = "".join(ch for ch in out if ch not in "│┃ \n")
+    assert "…" not in out and "0.74/0.2" in cells and "0.5555/0" in cells, out

@@ -65,7 +65,10 @@ def show(blocks: list[Block]) -> None:
         if not isinstance(b, Table):
             console.print(_line(b))
             continue
-        cols = (Column(_text(c), justify="left" if i < b.text_columns else "right") for i, c in enumerate(b.columns))
+        cols = (  # a narrow terminal wraps a cell ("fold"), never cuts it to "0.74/0…"
+            Column(_text(c), justify="left" if i < b.text_columns else "right", overflow="fold")
+            for i, c in enumerate(b.columns)
+        )
         t = Rich(*cols, title=_text(b.title), caption=_text(b.caption) if b.caption else None)
         for row in b.rows:
             t.add_row(*map(_text, row), *["-"] * (len(b.columns) - len(row)))
