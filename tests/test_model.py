@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import stats
+from scipy import special, stats
 
 from curvecast import families
 from curvecast.data import CurveData
@@ -207,8 +207,13 @@ def test_pooled_model_honours_a_user_prior():
     custom = _build(_spec(curves=(A, B), priors=user))
     assert _hyper_logp(default, "mu_alpha", -0.9) == pytest.approx(stats.norm.logpdf(-0.9, -0.9, 0.8))
     assert _hyper_logp(custom, "mu_alpha", -0.9) == pytest.approx(stats.norm.logpdf(-0.9, -2.0, 0.3))
-    assert _hyper_logp(custom, "mu_room", 0.0) == pytest.approx(stats.norm.logpdf(0.0, math.log(2 / 6), 1.0))
-    assert _hyper_logp(custom, "tau_alpha", 0.2) == pytest.approx(stats.halfnorm.logpdf(0.2, scale=0.5))
+    beta_26 = math.sqrt(float(special.polygamma(1, 2) + special.polygamma(1, 6)))  # Beta(2, 6)'s logit SD, 0.91
+    assert _hyper_logp(custom, "mu_room", 0.0) == pytest.approx(stats.norm.logpdf(0.0, math.log(2 / 6), beta_26))
+    assert _hyper_logp(default, "tau_alpha", 0.2) == pytest.approx(stats.halfnorm.logpdf(0.2, scale=0.5))
+    assert _hyper_logp(custom, "tau_alpha", 0.2) == pytest.approx(stats.halfnorm.logpdf(0.2, scale=0.3))
+    tight = _build(_spec(curves=(A, B), priors={"pow3": {"room": Prior("Beta", alpha=1000.0, beta=3000.0)}}))
+    spread = hyper_center("room", Prior("Beta", alpha=1000.0, beta=3000.0))[2]
+    assert _hyper_logp(tight, "tau_room", 0.01) == pytest.approx(stats.halfnorm.logpdf(0.01, scale=spread))
 
 
 def test_unpooled_params_keep_their_prior_per_curve():
@@ -225,9 +230,12 @@ def test_unpooled_params_keep_their_prior_per_curve():
 
 
 def test_hyper_center():
-    assert hyper_center("alpha", Prior("LogNormal", mu=-0.9, sigma=0.8)) == (-0.9, 0.8)
-    loc, scale = hyper_center("room", Prior("Beta", alpha=1.0, beta=3.0))
-    assert loc == pytest.approx(math.log(1 / 3)) and scale == 1.0
+    assert hyper_center("alpha", Prior("LogNormal", mu=-0.9, sigma=0.8)) == (-0.9, 0.8, 0.8)
+    loc, scale, spread = hyper_center("room", Prior("Beta", alpha=1.0, beta=3.0))  # the default: as before
+    assert loc == pytest.approx(math.log(1 / 3)) and scale == 1.0 and spread == pytest.approx(1.4282, abs=1e-4)
+    logit = stats.beta(1000, 3000).rvs(200_000, random_state=1)
+    _, scale, spread = hyper_center("room", Prior("Beta", alpha=1000.0, beta=3000.0))  # a tight prior stays tight
+    assert scale == spread == pytest.approx(np.std(np.log(logit / (1 - logit))), rel=0.01)
     with pytest.raises(CurvecastError, match=r"cannot pool 'alpha' with a Gamma prior.*LogNormal, Beta"):
         hyper_center("alpha", Prior("Gamma", alpha=2.0, beta=1.0))
     with pytest.raises(CurvecastError, match="data symbol"):

@@ -53,16 +53,26 @@ def pooled_params(family: type[Family]) -> tuple[str, ...]:
     return tuple(p for p in family.params if p not in UNPOOLED)
 
 
-def hyper_center(name: str, prior: Prior) -> tuple[float, float]:
-    """Location and scale of ``mu_<name>`` (log scale for LogNormal, logit of the mean for Beta)."""
+#: between-curve spread of a pooled parameter on its link scale: tau ~ HalfNormal(at most this)
+TAU_SCALE = 0.5
+
+
+def hyper_center(name: str, prior: Prior) -> tuple[float, float, float]:
+    """Location and scale of ``mu_<name>`` on the link scale (log for LogNormal, logit of the mean for
+    Beta), and the prior's own spread there (a Beta's logit SD is sqrt(trigamma(a) + trigamma(b))).
+    The spread bounds a Beta's centre scale (at most 1) and ``tau_<name>`` (at most :data:`TAU_SCALE`):
+    a tight prior stays tight when pooled; the defaults' spreads exceed both bounds."""
     p = prior.params
     if any(isinstance(v, str) for v in p.values()):
         raise CurvecastError(f"cannot pool {name!r}: its prior {prior.describe()} names a data symbol; give numbers")
     if prior.dist == "LogNormal":
-        return float(p["mu"]), float(p["sigma"])
+        return float(p["mu"]), float(p["sigma"]), float(p["sigma"])
     if prior.dist == "Beta":
+        from scipy.special import polygamma
+
         a, b = float(p["alpha"]), float(p["beta"])
-        return math.log(a / b), 1.0  # logit of the mean a / (a + b)
+        spread = math.sqrt(float(polygamma(1, a) + polygamma(1, b)))
+        return math.log(a / b), min(1.0, spread), spread  # logit of the mean a / (a + b)
     raise CurvecastError(
         f"cannot pool {name!r} with a {prior.dist} prior; pooled parameters need one of {', '.join(POOLABLE)}"
     )
@@ -232,9 +242,9 @@ class ModelSpec:
         import pytensor.tensor as pt
 
         prior = self.priors[name]
-        loc, scale = hyper_center(name, prior)
+        loc, scale, spread = hyper_center(name, prior)
         mu = pm.Normal(f"mu_{name}", loc, scale)
-        tau = pm.HalfNormal(f"tau_{name}", 0.5)
+        tau = pm.HalfNormal(f"tau_{name}", min(TAU_SCALE, spread))
         z = pm.Normal(f"z_{name}", 0.0, 1.0, dims="curve")
         raw = mu + tau * z
         return pm.Deterministic(name, pt.exp(raw) if prior.dist == "LogNormal" else pt.sigmoid(raw), dims="curve")
