@@ -48,6 +48,20 @@ class TestPriorValidation:
         assert Prior("Beta", alpha=1, beta=3).support == "unit"
         assert Prior("Normal", mu="y_last", sigma="y_spread").support == "real"
 
+    def test_a_lognormal_too_wide_to_sample_is_refused(self):
+        with pytest.raises(CurvecastError, match=r"LogNormal.sigma = 226321 spans more than e\^10 either way"):
+            Prior("LogNormal", mu=-1.0, sigma=226321.0)  # what derive --widen 1e6 wrote; it crashed the sampler
+        assert Prior("LogNormal", mu=-1.0, sigma=10.0).problems() == []
+
+    def test_derive_refuses_a_widening_that_erases_the_posterior(self):
+        from curvecast.transfer import check_widen
+
+        for bad in (0.5, 101.0, 1e308, float("nan")):
+            with pytest.raises(CurvecastError, match=r"--widen must lie in \[1, 100\]"):
+                check_widen(bad)
+        check_widen(1.0)
+        check_widen(100.0)
+
     def test_unknown_distribution(self):
         with pytest.raises(CurvecastError, match=r"unknown distribution 'Lognormal' \(known: Normal"):
             Prior("Lognormal", mu=0.0, sigma=1.0)
@@ -337,7 +351,7 @@ class TestPriorFile:
 
     def test_to_toml_number_formats(self, known):
         priors = {
-            "pow3": {"alpha": Prior("LogNormal", mu=-1e-7, sigma=12345678901234.0)},
+            "pow3": {"alpha": Prior("LogNormal", mu=-1e-7, sigma=1.2345678901234)},
             "log": {"b": Prior("Gamma", alpha=2, beta=1e20)},
         }
         text = to_toml(priors)

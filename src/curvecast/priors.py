@@ -38,6 +38,9 @@ SYMBOLS: dict[str, str] = {
     "metric_max": "upper bound of the metric (finite stand-in when unbounded)",
 }
 
+#: the widest LogNormal sigma accepted: e^10 is a factor of 22,000 either way of the median; wider
+#: priors overflow the sampler (a derived prior widened x1e6 crashed it)
+LOG_SIGMA_MAX = 10.0
 # distribution -> (required params, params that must be > 0, support of the variable)
 _DISTS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "Normal": (("mu", "sigma"), ("sigma",), "real"),
@@ -97,6 +100,12 @@ class Prior:
                 out.append(f"{self.dist}.{name} must be finite, got {value}")
             elif name in positive and value <= 0:
                 out.append(f"{self.dist}.{name} must be > 0, got {value}")
+        log_sd = self.params.get("sigma") if self.dist == "LogNormal" else None
+        if isinstance(log_sd, int | float) and log_sd > LOG_SIGMA_MAX:  # exp(30 sigma) overflows the sampler
+            out.append(
+                f"LogNormal.sigma = {log_sd:g} spans more than e^{LOG_SIGMA_MAX:g} either way, which cannot be "
+                f"sampled; give a sigma <= {LOG_SIGMA_MAX:g}"
+            )
         lo, hi = self.params.get("lower"), self.params.get("upper")
         if isinstance(lo, int | float) and isinstance(hi, int | float) and lo >= hi:
             out.append(f"{self.dist}: lower ({lo}) must be below upper ({hi})")

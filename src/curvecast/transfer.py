@@ -44,10 +44,18 @@ def _fit_marginal(draws: np.ndarray, support: str, widen: float) -> Prior:
     return Prior("Normal", mu=round(float(d.mean()), 5), sigma=round(float(d.std() * widen), 5))
 
 
+#: the widest --widen accepted: wider turns the posterior into no information (and overflows)
+WIDEN_MAX = 100.0
+
+
+def check_widen(widen: float) -> None:
+    if not (np.isfinite(widen) and 1 <= widen <= WIDEN_MAX):
+        raise CurvecastError(f"--widen must lie in [1, {WIDEN_MAX:g}] (1 = the posterior as is), got {widen}")
+
+
 def derive(result: Forecast, widen: float = DEFAULT_WIDEN, keep_level: bool = False) -> PriorSet:
     """A prior set ``{family: {param: Prior}}`` from a fitted posterior (every component of an average)."""
-    if not np.isfinite(widen) or widen < 1:
-        raise CurvecastError(f"--widen must be >= 1 (1 = the posterior as is), got {widen}")
+    check_widen(widen)
     if result.diagnostics.problems:
         import warnings
 

@@ -26,8 +26,9 @@ def families(as_json: bool = False) -> None:
 
 def priors_derive(fit_path: Path, output: Path, widen: float = 2.0, keep_level: bool = False) -> None:
     """Turn a fitted project's posterior into a prior file for the next project."""
-    from curvecast.transfer import derive_header
+    from curvecast.transfer import check_widen, derive_header
 
+    check_widen(widen)  # before the fit is read
     check_output(output, inputs=(fit_path,), suffixes=(".toml",))
     f = cc.load(fit_path)
     render.check_diagnostics(f.diagnostics, False, False)  # a prior inherits the fit's sampling error: say so
