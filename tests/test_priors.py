@@ -439,3 +439,35 @@ class TestFitNotes:
         d = self.curve(4)
         assert inference.fit(data=d, check=False).data is d
         assert inference.fit(data=d, priors={"noise": dict(NOISE_PRIORS)}, check=False).data is d
+
+
+class TestLevelPrior:
+    """A prior file's y_ref (the curve's level at the largest size) outside the bounds, or far from the
+    level measured there, is refused before sampling: the fit would follow it past the bound."""
+
+    FRACTIONS = ([1183, 2957, 5914, 11829], [0.191, 0.262, 0.323, 0.376])
+
+    @pytest.mark.parametrize(
+        ("y", "prior", "match"),
+        [
+            ([0.191, 0.262, 0.323, 0.376], Prior("Normal", mu=1.5, sigma=0.01), "contradicts the data"),
+            ([19.1, 26.2, 32.3, 37.6], Prior("Normal", mu=0.37, sigma=0.01), "measures 37.6"),  # fractions' prior
+            ([0.191, 0.262, 0.323, 0.376], Prior("Normal", mu=1.2, sigma=0.9), r"puts 68% of the curve's level "
+             r"outside the metric's bounds \[0.0, 1.0\]"),
+        ],
+    )  # fmt: skip
+    def test_refused_before_sampling(self, y, prior, match):
+        import curvecast as cc
+
+        with pytest.raises(CurvecastError, match=match):
+            cc.fit(self.FRACTIONS[0], y, family="pow3", priors={"pow3": {"y_ref": prior}})
+
+    def test_a_prior_on_the_data_s_scale_passes(self):
+        from curvecast.data import CurveData
+        from curvecast.families import get_family
+        from curvecast.prior_sets import check_level_prior
+
+        data = CurveData(*self.FRACTIONS)
+        default = Prior("TruncatedNormal", mu="y_last", sigma="y_spread", lower="metric_min", upper="metric_max")
+        for prior in (Prior("Normal", mu=0.37, sigma=0.02), default, Prior("StudentT", nu=3, mu=0.4, sigma=0.05)):
+            check_level_prior(get_family("pow3"), {"pow3": {"y_ref": prior}}, data)

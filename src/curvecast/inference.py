@@ -28,7 +28,7 @@ from curvecast.engines import get_engine
 from curvecast.errors import CurvecastError, DiagnosticsWarning
 from curvecast.families import Family, get_family
 from curvecast.model import ModelSpec, pooled_params
-from curvecast.prior_sets import known_parameters, merged_priors, prior_notes, resolved_problems
+from curvecast.prior_sets import check_level_prior, known_parameters, merged_priors, prior_notes, resolved_problems
 from curvecast.priors import Prior, PriorSet, load_prior_file, parse_prior_table
 from curvecast.results import AveragedFit, CurveFit, Forecast, PooledFit
 
@@ -272,6 +272,7 @@ def _fit_one(
     **sampler: Any,
 ) -> CurveFit:
     fam.check_data(data)
+    check_level_prior(fam, priors, data)
     merged = merged_priors(fam, priors)
     spec = ModelSpec(fam, (data,), merged)
     idata, diag, accept, eng_name = _sample(
@@ -392,6 +393,8 @@ def fit_pooled(
         fam.check_data(c)
     _check_sampler(draws, tune, chains, target_accept, seed)
     pset = resolve_priors(priors)
+    for c in curves:
+        check_level_prior(fam, pset, c)
     merged, notes = merged_priors(fam, pset), prior_notes(pset, [fam.name], fam.name)
     spec = ModelSpec(fam, tuple(curves), merged, pooled=pooled_params(fam))
     kw = {"draws": int(draws), "tune": int(tune), "chains": int(chains), "seed": int(seed)}

@@ -5,9 +5,15 @@ No PyMC here: this module only knows the registry and :class:`~curvecast.priors.
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING
+
 from curvecast.errors import CurvecastError
 from curvecast.families import REGISTRY, RESERVED_PARAMS, Family
 from curvecast.priors import SYMBOLS, Prior, PriorSet, check_support, to_toml
+
+if TYPE_CHECKING:
+    from curvecast.data import CurveData
 
 #: the observation-noise parameters, shared by every family
 #: ``sigma`` is the noise SD at n_ref; with replicate runs the noise may also shrink
@@ -45,6 +51,46 @@ def merged_priors(family: type[Family], overrides: PriorSet | None) -> dict[str,
     if problems:
         raise CurvecastError("invalid priors:\n  - " + "\n  - ".join(problems))
     return out
+
+
+#: the level prior (y_ref, the curve at the largest size) must keep at least this share inside the bounds
+LEVEL_INSIDE_MIN = 0.5
+#: ... and must not put the level measured at the largest size this far in its tails (two-sided)
+LEVEL_TAIL_MIN = 1e-6
+
+
+def check_level_prior(family: type[Family], overrides: PriorSet | None, data: CurveData) -> None:
+    """Refuse a prior file's level prior (``y_ref``, the curve at the largest size) that puts most of its mass
+    outside the metric's bounds, or the level measured there deep in its tails: the fit would follow the
+    prior past the bound (an asymptote of 1.42 for mAP), or a prior for fractions would pull percentages
+    to 0.37. Normal, StudentT and TruncatedNormal priors are checked, with the data's symbols filled in."""
+    from scipy import stats
+
+    prior = (overrides or {}).get(family.name, {}).get("y_ref")
+    lo, hi = data.metric_min, data.metric_max
+    if prior is None or prior.dist not in ("Normal", "StudentT", "TruncatedNormal") or (lo is None and hi is None):
+        return
+    v = prior.resolve(data.symbols())
+    dist = stats.t(v["nu"], v["mu"], v["sigma"]) if prior.dist == "StudentT" else stats.norm(v["mu"], v["sigma"])
+    inside = float(dist.cdf(math.inf if hi is None else hi) - dist.cdf(-math.inf if lo is None else lo))
+    if prior.dist == "TruncatedNormal":  # its own bounds cut it: the share of what is left
+        top, bottom = min(v["upper"], math.inf if hi is None else hi), max(v["lower"], -math.inf if lo is None else lo)
+        kept = float(dist.cdf(v["upper"]) - dist.cdf(v["lower"]))
+        inside = max(float(dist.cdf(top) - dist.cdf(bottom)), 0.0) / kept if kept > 0 else 0.0
+    y_last = data.symbols()["y_last"]
+    tail = 2 * min(float(dist.cdf(y_last)), float(dist.sf(y_last)))
+    if tail < LEVEL_TAIL_MIN:  # the measurement at n_ref pins the level: a prior this far off is a mistake
+        raise CurvecastError(
+            f"[{family.name}].y_ref = {prior.describe()} contradicts the data: the curve at its largest size "
+            f"measures {y_last:.4g}, outside the prior's central {1 - LEVEL_TAIL_MIN:.4%}; is the prior on this "
+            "metric's scale (a fraction vs a percentage)? Fix the prior, or drop its y_ref"
+        )
+    if inside < LEVEL_INSIDE_MIN:
+        raise CurvecastError(
+            f"[{family.name}].y_ref = {prior.describe()} puts {1 - inside:.0%} of the curve's level outside the "
+            f"metric's bounds [{lo}, {hi}] (the data at n_ref: {data.symbols()['y_last']:.4g}): is the prior on "
+            "this metric's scale (a fraction vs a percentage)? Fix the prior, or pass --metric-min/--metric-max"
+        )
 
 
 def prior_notes(priors: PriorSet | None, families: list[str], model: str) -> list[str]:
