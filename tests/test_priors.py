@@ -471,3 +471,14 @@ class TestLevelPrior:
         default = Prior("TruncatedNormal", mu="y_last", sigma="y_spread", lower="metric_min", upper="metric_max")
         for prior in (Prior("Normal", mu=0.37, sigma=0.02), default, Prior("StudentT", nu=3, mu=0.4, sigma=0.05)):
             check_level_prior(get_family("pow3"), {"pow3": {"y_ref": prior}}, data)
+
+
+def test_a_prior_band_is_widened_by_no_misfit_of_the_data():
+    from curvecast.discrepancy import Discrepancy
+    from curvecast.transfer import before_the_data
+
+    settings = {"seed": 1, "discrepancy": Discrepancy(kappa=0.1, lam=1.0, misfit=0.04, points=4).to_dict()}
+    prior = before_the_data(settings)
+    assert Discrepancy.from_dict(prior["discrepancy"]).misfit == 0.0 and prior["seed"] == 1
+    assert settings["discrepancy"]["misfit"] == 0.04  # the posterior's settings are left as they were
+    assert before_the_data({"seed": 1}) == {"seed": 1}

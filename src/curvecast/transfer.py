@@ -87,6 +87,13 @@ def derive_header(result: Forecast, widen: float, keep_level: bool) -> str:
     )
 
 
+def before_the_data(settings: dict[str, Any]) -> dict[str, Any]:
+    """A fit's settings for its prior band: the discrepancy without the misfit F, which measures how the
+    family misses the data (the band said "how much is the prior", and a ragged curve widened it)."""
+    disc = settings.get("discrepancy")
+    return settings | {"discrepancy": disc | {"misfit": 0.0}} if disc else dict(settings)
+
+
 def prior_draws(data: CurveData, priors: dict[str, Prior], size: int, seed: int) -> dict[str, np.ndarray]:
     """Draws of every parameter from its (resolved) prior, via PyMC."""
     import pymc as pm
@@ -127,7 +134,7 @@ def compare(
         draws = prior_draws(data, merged, size=post.n_draws, seed=int(fit_kwargs.get("seed", 0)))
         if "disc_z" in post.params_:
             draws["disc_z"] = post.params_["disc_z"]
-        prior_fit = CurveFit(fam, data, merged, draws, post.diagnostics, post.settings)
+        prior_fit = CurveFit(fam, data, merged, draws, post.diagnostics, before_the_data(post.settings))
         pb, qb = prior_fit.predict([at]).iloc[0], post.predict([at]).iloc[0]
         row = {
             "priors": label,
