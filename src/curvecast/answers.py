@@ -14,7 +14,7 @@ from typing import Any
 
 from curvecast.formats import nice, pct, size
 from curvecast.results import Forecast, check_query
-from curvecast.units import Costs, units
+from curvecast.units import Costs, singular, units
 
 #: the central interval reported everywhere
 INTERVAL = 0.9
@@ -184,8 +184,8 @@ def _need_sentence(need: dict[str, Any], metric: str, op: str, p: float, n_now: 
         )
     cost = ""
     if "cost_at_prob" in need:
-        one = unit[:-1] if unit.endswith("s") and not unit.endswith("ss") else unit  # "per image"
-        cost = f", costing about **{num(nice(need['cost_at_prob'], 3))}** at {need['cost_per_sample']:g} per {one}"
+        cost = f", costing about **{num(nice(need['cost_at_prob'], 3))}** at {need['cost_per_sample']:g} per "
+        cost += singular(unit)  # "per image"
     return (
         f"To reach {metric} {op} {num(t)} with {p:.0%} probability takes about **{size(n, True)}** {unit} in all, "
         f"{size(n - n_now, True)} more than the {size(n_now)} measured{cost}; {crossing}; {never}."

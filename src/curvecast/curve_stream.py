@@ -88,7 +88,7 @@ class Scattered(CurvecastError):
 
 def _each(curves: Curves) -> Iterator[Curve]:
     for name, (n, v) in curves.items():
-        yield name, n, v, (*curves.notes, *curves.curve_notes.get(name, ()))
+        yield name, n, v, curves.notes_of(name)
 
 
 def _curves(path: Path, x: str | None, y: str | None, rows: int, by: str) -> Iterator[Curve]:

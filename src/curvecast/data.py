@@ -489,12 +489,16 @@ class Curves(dict[str, tuple[np.ndarray, np.ndarray]]):
         in the units its columns name unless ``x_unit``/``y_unit`` are given; an error names the curve."""
         n, y = self[name]
         xu, yu = x_unit or x_unit_of(self.x_column), y_unit or y_unit_of(self.y_column)
-        notes = tuple(self.notes) + tuple(self.curve_notes.get(name, ()))
+        notes = self.notes_of(name)
         try:
             return CurveData(n, y, name=name, x_unit=xu, y_unit=yu, notes=notes, **meta)
         except CurvecastError as e:
             where = f"curve {name!r}" if self.named or not self.source else repr(self.source)
             raise CurvecastError(f"{where}: {e}") from None
+
+    def notes_of(self, name: str) -> tuple[str, ...]:
+        """How curve ``name`` was read: the table's notes, then its own (rows repeated exactly)."""
+        return (*self.notes, *self.curve_notes.get(name, ()))
 
     def fittable(self, limit: int | None = None, **meta: Any) -> tuple[list[CurveData], list[dict[str, str]]]:
         """Every curve (the first ``limit``) as :meth:`curve` builds it, and a row ``{curve, error}`` for

@@ -70,14 +70,14 @@ def check_level_prior(family: type[Family], overrides: PriorSet | None, data: Cu
     lo, hi = data.metric_min, data.metric_max
     if prior is None or prior.dist not in ("Normal", "StudentT", "TruncatedNormal") or (lo is None and hi is None):
         return
-    v = prior.resolve(data.symbols())
+    syms = data.symbols()
+    v, y_last = prior.resolve(syms), syms["y_last"]
     dist = stats.t(v["nu"], v["mu"], v["sigma"]) if prior.dist == "StudentT" else stats.norm(v["mu"], v["sigma"])
-    inside = float(dist.cdf(math.inf if hi is None else hi) - dist.cdf(-math.inf if lo is None else lo))
+    bottom, top, kept = -math.inf if lo is None else lo, math.inf if hi is None else hi, 1.0
     if prior.dist == "TruncatedNormal":  # its own bounds cut it: the share of what is left
-        top, bottom = min(v["upper"], math.inf if hi is None else hi), max(v["lower"], -math.inf if lo is None else lo)
+        bottom, top = max(v["lower"], bottom), min(v["upper"], top)
         kept = float(dist.cdf(v["upper"]) - dist.cdf(v["lower"]))
-        inside = max(float(dist.cdf(top) - dist.cdf(bottom)), 0.0) / kept if kept > 0 else 0.0
-    y_last = data.symbols()["y_last"]
+    inside = max(float(dist.cdf(top) - dist.cdf(bottom)), 0.0) / kept if kept > 0 else 0.0
     tail = 2 * min(float(dist.cdf(y_last)), float(dist.sf(y_last)))
     if tail < LEVEL_TAIL_MIN:  # the measurement at n_ref pins the level: a prior this far off is a mistake
         raise CurvecastError(
@@ -88,7 +88,7 @@ def check_level_prior(family: type[Family], overrides: PriorSet | None, data: Cu
     if inside < LEVEL_INSIDE_MIN:
         raise CurvecastError(
             f"[{family.name}].y_ref = {prior.describe()} puts {1 - inside:.0%} of the curve's level outside the "
-            f"metric's bounds [{lo}, {hi}] (the data at n_ref: {data.symbols()['y_last']:.4g}): is the prior on "
+            f"metric's bounds [{lo}, {hi}] (the data at n_ref: {y_last:.4g}): is the prior on "
             "this metric's scale (a fraction vs a percentage)? Fix the prior, or pass --metric-min/--metric-max"
         )
 

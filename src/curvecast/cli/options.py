@@ -76,7 +76,7 @@ OPTIONS: dict[str, tuple[str, str]] = {
     "priors_default.output": ("-o --output", f"{FILE} (.toml; default: stdout)."),
     "batch.output": ("-o --output", "Answers, one row per curve: Parquet (.parquet) or CSV."),
     "pool": ("--pool", "Fit every curve jointly with partial pooling."),
-    "widen": ("--widen", "Widening factor for the marginals (>= 1)."),
+    "widen": ("--widen", "Widening factor for the marginals (1 to 100)."),
     "keep_level": ("--keep-level", "Also transfer y_ref and room."),
     "cutoff": ("--cutoff", "Fit on n <= cutoff * max n (default 0.1; not with --split-column)."),
     "out": ("--out", "Per-curve results (CSV)."),
